@@ -1,0 +1,155 @@
+"""Build the agenda of one occurrence from the database.
+
+This is where data-safety rules 1 and 2 are enforced for invites: private
+notes are never read here, and shared notes are included only when the
+invite goes to exactly the two people of the 1:1 and the tenant allows it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from addon import models
+from addon.agenda import ActionItem, Agenda, AgendaTopic, PriorNote, Section
+from addon.models import InviteMode, Visibility
+
+
+def build_agenda(
+    session: Session,
+    tenant: models.Tenant,
+    series: models.Series,
+    occurrence: models.Occurrence,
+    *,
+    private_invite: bool,
+    link: str,
+) -> Agenda:
+    """Return the agenda for `occurrence`.
+
+    `private_invite` says whether the invite reaches exactly the pair (see
+    `calendar_sync.detection.only_pair_invited`).
+    """
+    pair = (series.person_a or "", series.person_b or "")
+    notes_allowed = (
+        private_invite
+        and tenant.allow_notes_in_invite
+        and tenant.invite_mode is InviteMode.FULL
+    )
+    link_only = tenant.invite_mode is InviteMode.LINK_ONLY
+    notes = [] if link_only or not notes_allowed else prior_notes(session, series, occurrence)
+    withheld = not link_only and not notes_allowed and has_prior_notes(session, series, occurrence)
+
+    return Agenda(
+        series_id=series.id,
+        occurrence_start=occurrence.start,
+        people=pair,
+        locale=locale_for(session, tenant, series.organizer_email or pair[0]),
+        topics={} if link_only else open_topics(session, series, occurrence.recurrence_id),
+        notes=notes,
+        notes_withheld=withheld,
+        action_items=[] if link_only else open_action_items(session, series),
+        is_goal_review=occurrence.is_goal_review,
+        link=link,
+    )
+
+
+def open_topics(
+    session: Session, series: models.Series, recurrence_id: datetime
+) -> dict[Section, list[AgendaTopic]]:
+    """Topics not yet discussed that were raised for this occurrence or an earlier one."""
+    rows = session.scalars(
+        select(models.Topic)
+        .where(
+            models.Topic.tenant_id == series.tenant_id,
+            models.Topic.series_id == series.id,
+            models.Topic.discussed.is_(False),
+            models.Topic.raised_for <= recurrence_id,
+        )
+        .order_by(models.Topic.raised_for, models.Topic.id)
+    )
+    topics: dict[Section, list[AgendaTopic]] = {section: [] for section in Section}
+    for row in rows:
+        carried = row.raised_for.date() if row.raised_for < recurrence_id else None
+        topics[row.section].append(
+            AgendaTopic(row.id, row.section, row.text, row.author_email, carried)
+        )
+    return topics
+
+
+def _pair_series_ids(session: Session, series: models.Series) -> list[int]:
+    """Every series of the same two people in the tenant, in either order."""
+    a, b = series.person_a, series.person_b
+    return list(
+        session.scalars(
+            select(models.Series.id).where(
+                models.Series.tenant_id == series.tenant_id,
+                or_(
+                    (models.Series.person_a == a) & (models.Series.person_b == b),
+                    (models.Series.person_a == b) & (models.Series.person_b == a),
+                ),
+            )
+        )
+    )
+
+
+def _shared_notes_query(session: Session, series: models.Series, before: datetime):  # type: ignore[no-untyped-def]
+    return select(models.Note).where(
+        models.Note.tenant_id == series.tenant_id,
+        models.Note.series_id.in_(_pair_series_ids(session, series)),
+        models.Note.visibility == Visibility.SHARED,
+        models.Note.hide_from_invite.is_(False),
+        models.Note.occurrence_start < before,
+    )
+
+
+def prior_notes(
+    session: Session, series: models.Series, occurrence: models.Occurrence
+) -> list[PriorNote]:
+    """Shared notes of the pair's last occurrence before this one."""
+    query = _shared_notes_query(session, series, occurrence.recurrence_id)
+    latest = session.scalars(
+        query.order_by(models.Note.occurrence_start.desc()).limit(1)
+    ).first()
+    if latest is None:
+        return []
+
+    rows = session.scalars(
+        query.where(models.Note.occurrence_start == latest.occurrence_start).order_by(
+            models.Note.id
+        )
+    )
+    return [
+        PriorNote(row.occurrence_start.date(), row.author_email, row.text) for row in rows
+    ]
+
+
+def has_prior_notes(
+    session: Session, series: models.Series, occurrence: models.Occurrence
+) -> bool:
+    query = _shared_notes_query(session, series, occurrence.recurrence_id)
+    return session.scalars(query.limit(1)).first() is not None
+
+
+def open_action_items(session: Session, series: models.Series) -> list[ActionItem]:
+    rows = session.scalars(
+        select(models.ActionItem)
+        .where(
+            models.ActionItem.tenant_id == series.tenant_id,
+            models.ActionItem.series_id.in_(_pair_series_ids(session, series)),
+            models.ActionItem.done.is_(False),
+        )
+        .order_by(models.ActionItem.due.is_(None), models.ActionItem.due, models.ActionItem.id)
+    )
+    return [ActionItem(row.id, row.text, row.owner_email, row.due) for row in rows]
+
+
+def locale_for(session: Session, tenant: models.Tenant, email: str) -> str:
+    """The person's own locale where set, else the tenant's default."""
+    person_locale = session.scalar(
+        select(models.Person.locale).where(
+            models.Person.tenant_id == tenant.id, models.Person.email == email
+        )
+    )
+    return person_locale or tenant.locale

@@ -1,0 +1,246 @@
+"""Tandem's tables (SQLAlchemy 2 declarative models).
+
+Every row below `Tenant` carries `tenant_id`, and every query in
+`addon.service` filters on it. Times are stored in UTC; `UtcDateTime` turns
+them back into aware datetimes on the way out, so SQLite and PostgreSQL
+return the same values.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from addon.agenda import Section
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC; naive input is rejected."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored; attach a zone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+
+
+class InviteMode(enum.StrEnum):
+    """How much of the agenda an invite may carry (data-safety rule 2)."""
+
+    FULL = "full"
+    AGENDA_ONLY = "agenda"
+    LINK_ONLY = "link"
+
+
+class Visibility(enum.StrEnum):
+    SHARED = "shared"
+    PRIVATE = "private"
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    invite_mode: Mapped[InviteMode] = mapped_column(
+        Enum(InviteMode, native_enum=False, length=16), default=InviteMode.FULL
+    )
+    allow_notes_in_invite: Mapped[bool] = mapped_column(Boolean, default=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    manager_email: Mapped[str | None] = mapped_column(String(320), default=None)
+
+
+class Calendar(Base):
+    """One synced calendar and where its incremental sync stands."""
+
+    __tablename__ = "calendars"
+    __table_args__ = (UniqueConstraint("tenant_id", "provider", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(1000))
+    cursor: Mapped[str | None] = mapped_column(Text, default=None)
+    last_synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Series(Base):
+    """A recurring series seen in a calendar, with Tandem's 1:1 decision about it."""
+
+    __tablename__ = "series"
+    __table_args__ = (UniqueConstraint("calendar_id", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id"), index=True)
+    uid: Mapped[str] = mapped_column(String(1000))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    organizer_email: Mapped[str] = mapped_column(String(320), default="")
+    person_a: Mapped[str | None] = mapped_column(String(320), default=None)
+    person_b: Mapped[str | None] = mapped_column(String(320), default=None)
+    is_one_on_one: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    next_occurrence: Mapped[datetime | None] = mapped_column(default=None)
+    next_recurrence_id: Mapped[datetime | None] = mapped_column(default=None)
+    state: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    occurrences: Mapped[list[Occurrence]] = relationship(
+        back_populates="series", order_by="Occurrence.start"
+    )
+
+
+class Occurrence(Base):
+    """One instance of a 1:1 series that Tandem has worked on."""
+
+    __tablename__ = "occurrences"
+    __table_args__ = (UniqueConstraint("series_id", "recurrence_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    recurrence_id: Mapped[datetime] = mapped_column()
+    start: Mapped[datetime] = mapped_column()
+    end: Mapped[datetime] = mapped_column()
+    summary: Mapped[str] = mapped_column(Text, default="")
+    is_goal_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    goal_review_source: Mapped[str | None] = mapped_column(String(16), default=None)
+    block_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    block_body: Mapped[str | None] = mapped_column(Text, default=None)
+    written_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    series: Mapped[Series] = relationship(back_populates="occurrences")
+
+
+class Topic(Base):
+    """An agenda topic, raised for one occurrence and carried over until discussed.
+
+    `raised_for` is the RECURRENCE-ID (original start) of that occurrence, so
+    moving an instance does not reorder its topics.
+    """
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    raised_for: Mapped[datetime] = mapped_column()
+    section: Mapped[Section] = mapped_column(Enum(Section, native_enum=False, length=16))
+    text: Mapped[str] = mapped_column(Text)
+    author_email: Mapped[str] = mapped_column(String(320), default="")
+    source: Mapped[str] = mapped_column(String(16), default="cli")
+    discussed: Mapped[bool] = mapped_column(Boolean, default=False)
+    discussed_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Note(Base):
+    """A note on one occurrence; private notes never leave Tandem."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    occurrence_start: Mapped[datetime] = mapped_column()  # RECURRENCE-ID, as in Topic
+    author_email: Mapped[str] = mapped_column(String(320))
+    text: Mapped[str] = mapped_column(Text)
+    visibility: Mapped[Visibility] = mapped_column(
+        Enum(Visibility, native_enum=False, length=16), default=Visibility.SHARED
+    )
+    hide_from_invite: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ActionItem(Base):
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    owner_email: Mapped[str] = mapped_column(String(320), default="")
+    due: Mapped[date | None] = mapped_column(Date, default=None)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowUp(Base):
+    """The follow-up 1:1 planned after one goal review; one per review at most."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (UniqueConstraint("source_occurrence_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
+    source_occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id"))
+    uid: Mapped[str] = mapped_column(String(1000))
+    start: Mapped[datetime] = mapped_column()
+    end: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One write Tandem made to a calendar: who, which event and why."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, default="")
+

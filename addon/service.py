@@ -1,0 +1,468 @@
+"""Tandem's main job for one calendar: detect 1:1s, refresh their agendas, plan follow-ups.
+
+`SyncService.sync` runs the steps in order and returns a `SyncReport`; each
+series is handled on its own, so one failing series is reported and the rest
+go on. Every write to a calendar is logged at info and recorded in the
+tenant's audit log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from addon import models
+from addon.agenda import Section
+from addon.agendas import build_agenda, locale_for
+from addon.followups import (
+    WorkingHours,
+    find_slot,
+    followup_uid,
+    is_goal_review,
+    search_window,
+)
+from addon.settings import Settings
+from calendar_sync import merge
+from calendar_sync.detection import DetectionPolicy, only_pair_invited
+from calendar_sync.engine import Progress, Scan, SeriesView, scan
+from calendar_sync.errors import ProviderError
+from calendar_sync.inject import InjectResult, Outcome, inject_block, remove_block
+from calendar_sync.models import Attendee, AttendeeRole, Event, NewEvent
+from calendar_sync.providers.base import CalendarProvider
+from mail_templates.render import render_invite_block
+
+log = logging.getLogger(__name__)
+
+#: Goal reviews this long ago still get a follow-up planned.
+REVIEW_LOOKBACK = timedelta(days=28)
+
+
+@dataclass(slots=True)
+class SeriesResult:
+    """What one sync did with one series; the rows of `tandem sync`'s summary."""
+
+    series_id: int
+    uid: str
+    summary: str
+    is_one_on_one: bool
+    people: tuple[str, str] | None
+    next_start: datetime | None
+    action: str = ""
+    detail: str = ""
+    topics_from_invite: int = 0
+    followup: str = ""
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "series_id": self.series_id,
+            "uid": self.uid,
+            "summary": self.summary,
+            "is_one_on_one": self.is_one_on_one,
+            "people": list(self.people) if self.people else None,
+            "next_occurrence": self.next_start.isoformat() if self.next_start else None,
+            "action": self.action,
+            "detail": self.detail,
+            "topics_from_invite": self.topics_from_invite,
+            "followup": self.followup,
+        }
+
+
+@dataclass(slots=True)
+class SyncReport:
+    series: list[SeriesResult] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return sum(1 for row in self.series if row.action == Outcome.WRITTEN)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "one_on_ones": sum(1 for row in self.series if row.is_one_on_one),
+            "series": [row.to_dict() for row in self.series],
+            "written": self.written,
+            "followups": [row.followup for row in self.series if row.followup],
+            "skipped": self.skipped,
+        }
+
+
+def get_or_create_tenant(session: Session, settings: Settings, name: str | None = None) -> models.Tenant:
+    """Return the tenant named in the settings, creating it with their defaults."""
+    name = name or settings.tenant
+    tenant = session.scalar(select(models.Tenant).where(models.Tenant.name == name))
+    if tenant is None:
+        tenant = models.Tenant(
+            name=name,
+            domains=list(settings.domains),
+            locale=settings.locale,
+            allow_notes_in_invite=settings.allow_notes_in_invite,
+        )
+        session.add(tenant)
+        session.flush()
+    return tenant
+
+
+def get_or_create_calendar(
+    session: Session, tenant: models.Tenant, provider: str, address: str
+) -> models.Calendar:
+    calendar = session.scalar(
+        select(models.Calendar).where(
+            models.Calendar.tenant_id == tenant.id,
+            models.Calendar.provider == provider,
+            models.Calendar.address == address,
+        )
+    )
+    if calendar is None:
+        calendar = models.Calendar(tenant_id=tenant.id, provider=provider, address=address)
+        session.add(calendar)
+        session.flush()
+    return calendar
+
+
+class SyncService:
+    """Runs the main job for one tenant, inside the caller's transaction."""
+
+    def __init__(self, session: Session, tenant: models.Tenant, settings: Settings, now: datetime) -> None:
+        self.session = session
+        self.tenant = tenant
+        self.settings = settings
+        self.now = now
+
+    @property
+    def policy(self) -> DetectionPolicy:
+        managers = dict(
+            self.session.execute(
+                select(models.Person.email, models.Person.manager_email).where(
+                    models.Person.tenant_id == self.tenant.id,
+                    models.Person.manager_email.is_not(None),
+                )
+            ).tuples()
+        )
+        return DetectionPolicy(
+            domains=frozenset(self.tenant.domains),
+            max_duration=timedelta(minutes=self.settings.max_duration_minutes),
+            managers=managers,
+        )
+
+    def scan(self, provider: CalendarProvider, progress: Progress | None = None) -> Scan:
+        horizon = timedelta(days=self.settings.horizon_days)
+        return scan(provider, self.policy, self.now, horizon, progress=progress)
+
+    def sync(
+        self,
+        provider: CalendarProvider,
+        calendar: models.Calendar,
+        progress: Progress | None = None,
+    ) -> SyncReport:
+        """Detect, inject and plan for every series in the calendar behind `provider`."""
+        result = self.scan(provider, progress)
+        report = SyncReport(skipped=[vars(item) for item in getattr(provider, "skipped", [])])
+
+        for view in result.series:
+            series = self._store_series(calendar, view)
+            row = SeriesResult(
+                series.id,
+                view.uid,
+                view.decision.summary,
+                view.decision.is_one_on_one,
+                view.decision.people,
+                view.decision.next_start,
+            )
+            report.series.append(row)
+            if view.decision.is_one_on_one:
+                self._handle_one_on_one(provider, series, view, row)
+
+        calendar.cursor = result.changes.cursor
+        calendar.last_synced_at = self.now
+        return report
+
+    # -- series -----------------------------------------------------------
+
+    def _store_series(self, calendar: models.Calendar, view: SeriesView) -> models.Series:
+        series = self.session.scalar(
+            select(models.Series).where(
+                models.Series.calendar_id == calendar.id, models.Series.uid == view.uid
+            )
+        )
+        if series is None:
+            series = models.Series(tenant_id=self.tenant.id, calendar_id=calendar.id, uid=view.uid)
+            self.session.add(series)
+
+        decision = view.decision
+        master = view.master
+        series.summary = decision.summary
+        series.organizer_email = master.organizer.email if master and master.organizer else ""
+        series.is_one_on_one = decision.is_one_on_one
+        series.person_a, series.person_b = decision.people or (None, None)
+        series.reasons = [reason.to_dict() for reason in decision.reasons]
+        series.timezone = master.timezone if master else "UTC"
+        upcoming = view.next_occurrence
+        series.next_occurrence = upcoming.start if upcoming else None
+        series.next_recurrence_id = upcoming.recurrence_id if upcoming else None
+        self.session.flush()
+        return series
+
+    def _handle_one_on_one(
+        self, provider: CalendarProvider, series: models.Series, view: SeriesView, row: SeriesResult
+    ) -> None:
+        try:
+            self._ensure_people(view)
+            if self._is_switched_off(series):
+                row.action, row.detail = self._clear_upcoming(provider, series, view)
+                series.state = "opted-out"
+            else:
+                self._refresh_agenda(provider, series, view, row)
+                row.followup = self._plan_followups(provider, series, view)
+        except ProviderError as error:
+            log.error("series failed", extra={"series": series.id, "error": type(error).__name__})
+            row.action, row.detail = "failed", str(error)
+            series.state = "error"
+
+    def _ensure_people(self, view: SeriesView) -> None:
+        names = {}
+        if view.master:
+            everyone = [view.master.organizer, *view.master.attendees]
+            names = {person.email: person.name for person in everyone if person}
+        for email in view.decision.people or ():
+            person = self._person(email)
+            if person is None:
+                self.session.add(
+                    models.Person(tenant_id=self.tenant.id, email=email, name=names.get(email, ""))
+                )
+        self.session.flush()
+
+    def _person(self, email: str) -> models.Person | None:
+        return self.session.scalar(
+            select(models.Person).where(
+                models.Person.tenant_id == self.tenant.id, models.Person.email == email
+            )
+        )
+
+    def _is_switched_off(self, series: models.Series) -> bool:
+        if not self.tenant.enabled:
+            return True
+        for email in (series.person_a, series.person_b):
+            person = self._person(email or "")
+            if person is not None and person.opted_out:
+                return True
+        return False
+
+    def _clear_upcoming(
+        self, provider: CalendarProvider, series: models.Series, view: SeriesView
+    ) -> tuple[str, str]:
+        """Remove Tandem's block from every upcoming instance (data-safety rule 7)."""
+        removed = 0
+        for event in view.upcoming:
+            result = remove_block(provider, event.key)
+            if result.outcome is Outcome.REMOVED:
+                removed += 1
+                self._audit("remove-block", event, "a participant opted out or the tenant is off")
+        return ("removed" if removed else "unchanged", "opted out")
+
+    # -- agenda -----------------------------------------------------------
+
+    def _refresh_agenda(
+        self, provider: CalendarProvider, series: models.Series, view: SeriesView, row: SeriesResult
+    ) -> None:
+        event = view.next_occurrence
+        assert event is not None and event.recurrence_id is not None  # rule "upcoming" passed
+        occurrence = self._store_occurrence(series, event)
+        pair = (series.person_a or "", series.person_b or "")
+        private = only_pair_invited(event, pair)
+        added: list[int] = []
+
+        def render(edited_lines: list[str]) -> str:
+            added.extend(self._topics_from_invite(series, occurrence, edited_lines))
+            agenda = build_agenda(
+                self.session,
+                self.tenant,
+                series,
+                occurrence,
+                private_invite=private,
+                link=self.series_link(series),
+            )
+            return render_invite_block(agenda, "text")
+
+        result = inject_block(provider, event.key, render, occurrence.block_body)
+        self._record_write(occurrence, result, "agenda refresh")
+        row.action, row.detail = str(result.outcome), result.detail
+        row.topics_from_invite = len(set(added))
+        series.state = "ok" if result.outcome is not Outcome.FAILED else "error"
+
+    def _store_occurrence(self, series: models.Series, event: Event) -> models.Occurrence:
+        assert event.recurrence_id is not None
+        occurrence = self.session.scalar(
+            select(models.Occurrence).where(
+                models.Occurrence.series_id == series.id,
+                models.Occurrence.recurrence_id == event.recurrence_id,
+            )
+        )
+        if occurrence is None:
+            occurrence = models.Occurrence(
+                tenant_id=self.tenant.id, series_id=series.id, recurrence_id=event.recurrence_id
+            )
+            self.session.add(occurrence)
+        occurrence.start, occurrence.end, occurrence.summary = event.start, event.end, event.summary
+        if occurrence.goal_review_source != "api":
+            occurrence.is_goal_review = is_goal_review(event.summary)
+            occurrence.goal_review_source = "title" if occurrence.is_goal_review else None
+        self.session.flush()
+        return occurrence
+
+    def _topics_from_invite(
+        self, series: models.Series, occurrence: models.Occurrence, lines: list[str]
+    ) -> list[int]:
+        """Store lines a person typed into the block as topics, once each."""
+        ids = []
+        for line in lines:
+            text = line.strip().lstrip("-*•").strip()
+            if not text:
+                continue
+            existing = self.session.scalar(
+                select(models.Topic).where(
+                    models.Topic.tenant_id == self.tenant.id,
+                    models.Topic.series_id == series.id,
+                    models.Topic.raised_for == occurrence.recurrence_id,
+                    models.Topic.text == text,
+                )
+            )
+            if existing is None:
+                existing = models.Topic(
+                    tenant_id=self.tenant.id,
+                    series_id=series.id,
+                    raised_for=occurrence.recurrence_id,
+                    section=Section.ROLE,
+                    text=text,
+                    source="invite",
+                )
+                self.session.add(existing)
+                self.session.flush()
+            ids.append(existing.id)
+        return ids
+
+    def _record_write(self, occurrence: models.Occurrence, result: InjectResult, why: str) -> None:
+        if result.event is None:
+            return
+        body = merge.block_body(result.event.description)
+        occurrence.block_body = body
+        occurrence.block_hash = hashlib.sha256((body or "").encode()).hexdigest()
+        if result.outcome is Outcome.WRITTEN:
+            occurrence.written_at = self.now
+            self._audit("write-block", result.event, why)
+
+    def _audit(self, action: str, event: Event, reason: str) -> None:
+        log.info("calendar write", extra={"action": action, "event": str(event.key)})
+        self.session.add(
+            models.AuditEntry(
+                tenant_id=self.tenant.id,
+                at=self.now,
+                actor="tandem",
+                action=action,
+                target=str(event.key),
+                reason=reason,
+            )
+        )
+
+    def series_link(self, series: models.Series) -> str:
+        return f"{self.settings.public_url.rstrip('/')}/series/{series.id}"
+
+    # -- follow-ups -------------------------------------------------------
+
+    def _plan_followups(self, provider: CalendarProvider, series: models.Series, view: SeriesView) -> str:
+        """Plan one follow-up per goal review in the window; return the UIDs created or found."""
+        assert view.master is not None
+        horizon = timedelta(days=self.settings.horizon_days)
+        instances = provider.list_instances(series.uid, self.now - REVIEW_LOOKBACK, self.now + horizon)
+        planned = []
+        for event in instances:
+            occurrence = self._review_occurrence(series, event)
+            if occurrence is not None:
+                uid = self._plan_followup(provider, series, view.master, occurrence)
+                if uid:
+                    planned.append(uid)
+        return ", ".join(planned)
+
+    def _review_occurrence(self, series: models.Series, event: Event) -> models.Occurrence | None:
+        marked = self.session.scalar(
+            select(models.Occurrence).where(
+                models.Occurrence.series_id == series.id,
+                models.Occurrence.recurrence_id == event.recurrence_id,
+                models.Occurrence.is_goal_review.is_(True),
+            )
+        )
+        if marked is not None:
+            return marked
+        if is_goal_review(event.summary):
+            return self._store_occurrence(series, event)
+        return None
+
+    def _plan_followup(
+        self, provider: CalendarProvider, series: models.Series, master: Event, review: models.Occurrence
+    ) -> str:
+        existing = self.session.scalar(
+            select(models.FollowUp).where(models.FollowUp.source_occurrence_id == review.id)
+        )
+        if existing is not None:
+            return existing.uid
+
+        hours = WorkingHours(*self.settings.working_hours, timezone=series.timezone or "UTC")
+        earliest = max(review.start + timedelta(weeks=self.settings.followup_weeks), self.now)
+        window = search_window(earliest, hours)
+        pair = [series.person_a or "", series.person_b or ""]
+        busy = provider.busy_intervals(pair, *window)
+        slot = find_slot(earliest, master.duration, hours, [i for person in pair for i in busy.get(person, [])])
+        if slot is None:
+            log.info("no free slot for follow-up", extra={"series": series.id})
+            return ""
+
+        uid = followup_uid(self.tenant.name, series.uid, review.recurrence_id)
+        created = provider.create_event(self._followup_event(series, master, review, uid, slot))
+        self.session.add(
+            models.FollowUp(
+                tenant_id=self.tenant.id,
+                series_id=series.id,
+                source_occurrence_id=review.id,
+                uid=uid,
+                start=created.start,
+                end=created.end,
+            )
+        )
+        self._audit("create-followup", created, f"goal review on {review.start.date()}")
+        return uid
+
+    def _followup_event(
+        self, series: models.Series, master: Event, review: models.Occurrence, uid: str, start: datetime
+    ) -> NewEvent:
+        organizer = master.organizer or Attendee(series.person_a or "")
+        people = [person for person in (master.organizer, *master.attendees) if person]
+        by_email = {person.email: person for person in people}
+        attendees = tuple(
+            Attendee(email, by_email[email].name if email in by_email else "", AttendeeRole.REQUIRED)
+            for email in (series.person_a or "", series.person_b or "")
+        )
+        locale = locale_for(self.session, self.tenant, organizer.email)
+        return NewEvent(
+            uid=uid,
+            summary=_FOLLOWUP_TITLE[locale].format(summary=series.summary),
+            start=start,
+            end=start + master.duration,
+            timezone=series.timezone or "UTC",
+            organizer=organizer,
+            attendees=attendees,
+            description=_FOLLOWUP_TEXT[locale].format(date=review.start.date().isoformat()),
+        )
+
+
+_FOLLOWUP_TITLE = {"en": "Follow-up: {summary}", "nl": "Vervolg: {summary}"}
+_FOLLOWUP_TEXT = {
+    "en": "Follow-up of the goal review of {date}: how are the goals going?",
+    "nl": "Vervolg op het doelgesprek van {date}: hoe staat het met de doelen?",
+}
+
+OnProgress = Callable[[int, int], None]

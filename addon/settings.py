@@ -1,0 +1,127 @@
+"""Tandem's settings, read once from the environment (prefix `TANDEM_`).
+
+`DATABASE_URL` and `CELERY_BROKER_URL` are also read without the prefix,
+because hosting platforms and Celery's own tooling set them under those names.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated
+
+import platformdirs
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from addon.errors import SettingsError
+
+SUPPORTED_LOCALES = ("en", "nl")
+
+
+def default_database_url() -> str:
+    """Return the SQLite database in the user's data directory, creating the directory."""
+    directory = Path(platformdirs.user_data_dir("tandem", appauthor=False))
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'tandem.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    """Every setting Tandem reads; each field documents its unit and default."""
+
+    model_config = SettingsConfigDict(env_prefix="TANDEM_", extra="ignore")
+
+    environment: str = Field("development", description="development, test or production")
+    database_url: str = Field(
+        default_factory=default_database_url,
+        validation_alias=AliasChoices("DATABASE_URL", "TANDEM_DATABASE_URL"),
+    )
+    broker_url: str = Field(
+        "",
+        validation_alias=AliasChoices("CELERY_BROKER_URL", "TANDEM_BROKER_URL"),
+        description="Celery broker; empty runs tasks in the calling process",
+    )
+    tenant: str = Field("default", description="tenant used by the file-mode commands")
+    domains: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="the tenant's email domains; empty accepts any domain",
+    )
+    locale: str = Field("en", description="default locale of invites and emails: en or nl")
+    default_timezone: str = Field(
+        "UTC", description="IANA zone for calendar times that carry no zone"
+    )
+    allow_notes_in_invite: bool = Field(
+        True, description="whether shared prior notes may appear in invites"
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="base URL of the web app, used in links"
+    )
+    api_token: str = Field("", description="bearer token required by the HTTP API")
+    horizon_days: int = Field(
+        92, ge=1, le=730, description="how far ahead to look for the next occurrence"
+    )
+    followup_weeks: int = Field(
+        6, ge=1, le=52, description="weeks between a goal review and its follow-up"
+    )
+    working_hours: Annotated[tuple[int, int], NoDecode] = Field(
+        (9, 17), description="start and end hour of working hours, organizer's zone"
+    )
+    max_duration_minutes: int = Field(
+        180, ge=15, description="series longer than this are not taken as 1:1s"
+    )
+
+    @field_validator("domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("working_hours", mode="before")
+    @classmethod
+    def _split_hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            start, _, end = value.partition("-")
+            try:
+                return (int(start), int(end))
+            except ValueError:
+                raise ValueError(
+                    f"working hours {value!r} are invalid; write them as START-END "
+                    "in whole hours, for example 9-17"
+                ) from None
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _check_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(
+                f"locale {value!r} is not supported; use one of "
+                f"{', '.join(SUPPORTED_LOCALES)}"
+            )
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _check_hours(cls, value: tuple[int, int]) -> tuple[int, int]:
+        start, end = value
+        if not 0 <= start < end <= 24:
+            raise ValueError(
+                f"working hours {start}-{end} are invalid; give two hours with "
+                "0 <= start < end <= 24, for example [9, 17]"
+            )
+        return value
+
+    def check_production(self) -> None:
+        """Raise SettingsError when a production deployment lacks a real secret."""
+        if self.environment == "production" and len(self.api_token) < 32:
+            raise SettingsError(
+                "TANDEM_API_TOKEN must be set to a random value of at least 32 "
+                "characters in production."
+            )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """Return the process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,1111 @@
+"""An iCalendar (RFC 5545) file as a calendar provider.
+
+The file is read once. Every VEVENT is kept twice: the component as the file
+has it, which `save` writes back, and a readable copy in which every date-time
+is time-zone aware. Floating times get the X-WR-TIMEZONE zone (Google exports)
+or the provider's default zone, and TZIDs that the parser does not know are
+resolved through `calendar_sync.timezones`. Writes change both copies, so the
+saved file keeps the shape, the zones and the properties it was read with.
+
+An event that cannot be read (no UID, no DTSTART, an invalid date, an unknown
+TZID, DTEND before DTSTART) is left out and recorded in `skipped`; it stays in
+the file untouched. A file that cannot be read at all raises
+`CalendarFileError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, TypeVar
+
+import icalendar
+import recurring_ical_events
+import x_wr_timezone
+from icalendar import vDDDLists, vDDDTypes, vText
+
+from calendar_sync.errors import (
+    CalendarFileError,
+    ConflictError,
+    EventError,
+    NotFoundError,
+)
+from calendar_sync.models import (
+    Attendee,
+    AttendeeRole,
+    BusyInterval,
+    CalendarUserType,
+    Event,
+    EventKey,
+    EventStatus,
+    NewEvent,
+    ParticipationStatus,
+    normalise_email,
+)
+from calendar_sync.providers.base import CalendarProvider, ChangeSet, SkippedEvent
+from calendar_sync.timezones import resolve_timezone, timezone_name
+
+logger = logging.getLogger(__name__)
+
+_EnumT = TypeVar("_EnumT", AttendeeRole, CalendarUserType, ParticipationStatus)
+
+# Properties copied into Event.extra when present. TRANSP and the Exchange
+# busy status decide free/busy; the others help explain a detection result.
+_EXTRA_PROPERTIES = (
+    "TRANSP",
+    "X-MICROSOFT-CDO-BUSYSTATUS",
+    "X-MICROSOFT-CDO-INTENDEDSTATUS",
+    "LOCATION",
+    "SEQUENCE",
+    "CLASS",
+)
+
+# Properties that make a VEVENT a series; an override must not carry them
+# (RFC 5545, 3.8.4.4: an override describes one instance).
+_SERIES_PROPERTIES = ("RRULE", "RDATE", "EXDATE", "EXRULE")
+
+_SINGLE_DATE_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID")
+_LIST_DATE_PROPERTIES = ("EXDATE", "RDATE")
+
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
+
+_DATE_FORMAT_HINT = (
+    "write a date as YYYYMMDD or a date-time as YYYYMMDDTHHMMSS "
+    "(RFC 5545, sections 3.3.4 and 3.3.5)"
+)
+
+
+@dataclass(eq=False)
+class _Entry:
+    """One VEVENT of the file: the stored component and its readable copy."""
+
+    original: icalendar.Event
+    readable: icalendar.Event
+    line: int | None
+    event: Event
+
+    @property
+    def uid(self) -> str:
+        return self.event.uid
+
+    @property
+    def recurrence_id(self) -> datetime | None:
+        return self.event.recurrence_id
+
+
+class ICalendarProvider(CalendarProvider):
+    """A calendar read from one .ics file, written back with `save`.
+
+    `default_timezone` (an IANA or Windows name) applies to floating times
+    in a file without X-WR-TIMEZONE, and to all-day events.
+    """
+
+    name = "ics"
+
+    def __init__(
+        self, path: str | os.PathLike[str], default_timezone: str = "UTC"
+    ) -> None:
+        zone = resolve_timezone(default_timezone)
+        if zone is None:
+            raise ValueError(
+                f"Default time zone {default_timezone!r} is not an IANA or Windows "
+                "time-zone name; use a name such as 'Europe/Amsterdam'."
+            )
+        self.path = os.fspath(path)
+        self.skipped: list[SkippedEvent] = []
+
+        raw = _read_file(self.path)
+        text = _decode(self.path, raw)
+        event_lines = _check_structure(self.path, text)
+        self._calendar = _parse(self.path, text)
+        self._zone, readable_calendar = _standardise(self._calendar, zone)
+        self._uses_x_wr_timezone = readable_calendar is not self._calendar
+
+        self._raw = raw
+        self._dirty = False
+        self._cursor: str | None = None
+        self._entries: list[_Entry] = []
+        self._masters: dict[str, _Entry] = {}
+        self._overrides: dict[str, dict[datetime, _Entry]] = {}
+        self._queries: dict[str, recurring_ical_events.CalendarQuery] = {}
+        self._load_events(readable_calendar, event_lines)
+        logger.info(
+            "Loaded calendar file",
+            extra={
+                "path": self.path,
+                "events": len(self._entries),
+                "skipped": len(self.skipped),
+            },
+        )
+
+    # -- the provider contract ---------------------------------------------
+
+    def list_changes(self, cursor: str | None) -> ChangeSet:
+        """List every event of the file, or nothing when the cursor still matches.
+
+        The cursor is a SHA-256 of the file's bytes (of the pending content
+        after a write), so a file has no cheaper way to list only changes.
+        """
+        current = self._current_cursor()
+        if cursor == current:
+            return ChangeSet(events=(), removed=(), cursor=current, full=False)
+        events = tuple(entry.event for entry in self._entries)
+        return ChangeSet(events=events, removed=(), cursor=current, full=True)
+
+    def list_instances(self, uid: str, start: datetime, end: datetime) -> list[Event]:
+        """Expand the series `uid` into its occurrences that start in [start, end).
+
+        Only the components with this UID are expanded, and an RRULE without
+        an end is expanded lazily, up to `end`.
+        """
+        if uid not in self._masters and uid not in self._overrides:
+            return []
+        instances = []
+        for occurrence in self._series_query(uid).between(start, end):
+            event = self._occurrence_event(uid, occurrence)
+            if event is None or not start <= event.start < end:
+                continue
+            if event.status is not EventStatus.CANCELLED:
+                instances.append(event)
+        return instances
+
+    def get_event(self, key: EventKey) -> Event | None:
+        """Read a master, a single event, an override or a plain occurrence."""
+        if key.recurrence_id is None:
+            entry = self._masters.get(key.uid)
+            return entry.event if entry else None
+
+        override = self._overrides.get(key.uid, {}).get(key.recurrence_id)
+        if override is not None:
+            return override.event
+        master = self._masters.get(key.uid)
+        if master is None:
+            return None
+        if not master.event.is_recurring:
+            return _single_as_instance(master.event, key.recurrence_id)
+        return self._plain_occurrence(master, key.recurrence_id)
+
+    def update_description(self, key: EventKey, description: str, etag: str) -> Event:
+        """Set DESCRIPTION of one event or instance, creating an override if needed.
+
+        Writing the description the event already has changes nothing.
+        """
+        current = self.get_event(key)
+        if current is None:
+            raise NotFoundError(str(key))
+        if current.etag != etag:
+            raise ConflictError(str(key), etag, current.etag)
+        if current.description == description:
+            return current
+
+        entry = self._entry_for_write(key)
+        if entry is None:
+            entry = self._add_override(self._masters[key.uid], current)
+        self._set_description(entry, description)
+        logger.info(
+            "Updated event description", extra={"path": self.path, "event": str(key)}
+        )
+
+        updated = self.get_event(key)
+        if updated is None:  # the entry was just written, so it exists
+            raise NotFoundError(str(key))
+        return updated
+
+    def create_event(self, event: NewEvent) -> Event:
+        """Add a VEVENT, or return the existing event when the UID is taken."""
+        existing = self._first_event_with_uid(event.uid)
+        if existing is not None:
+            return existing
+
+        zone = resolve_timezone(event.timezone)
+        if zone is None:
+            raise ValueError(
+                f"Time zone {event.timezone!r} of new event {event.uid} is not an "
+                "IANA or Windows time-zone name; use a name such as "
+                "'Europe/Amsterdam'."
+            )
+        component = _new_component(event, zone)
+        self._add_timezone_definition(zone.key)
+        self._calendar.add_component(component)
+        entry = self._add_entry(component, line=None)
+        self._changed(event.uid)
+        logger.info("Created event", extra={"path": self.path, "event": event.uid})
+        return entry.event
+
+    def busy_intervals(
+        self, emails: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, list[BusyInterval]]:
+        """Return, per normalised address, the merged busy times in [start, end).
+
+        A person is busy during an occurrence they organise or attend, unless
+        it is cancelled, transparent (TRANSP:TRANSPARENT, RFC 5545 3.8.2.7) or
+        they declined it.
+        """
+        wanted = {normalise_email(address) for address in emails}
+        spans: dict[str, list[tuple[datetime, datetime]]] = {a: [] for a in wanted}
+        query = recurring_ical_events.of(
+            self._readable_calendar(), skip_bad_series=True
+        )
+        for occurrence in query.between(start, end):
+            event = _to_event(occurrence, self._zone, source=self.path, etag="")
+            span = (max(event.start, start), min(event.end, end))
+            if span[0] >= span[1]:
+                continue
+            for address in _busy_people(event) & wanted:
+                spans[address].append(span)
+        return {address: _merge(found) for address, found in spans.items()}
+
+    # -- saving ---------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """Serialise the calendar; unchanged calendars return the bytes as read."""
+        if not self._dirty:
+            return self._raw
+        # sorted=False keeps each component's properties in the file's order.
+        return self._calendar.to_ical(sorted=False)
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> None:
+        """Write the calendar atomically to `path` (by default the file it came from).
+
+        The bytes go to a temporary file in the same directory, which is
+        flushed to disk and then renamed over the target, so a failure leaves
+        any existing file as it was.
+        """
+        target = Path(os.fspath(path) if path is not None else self.path)
+        data = self.to_bytes()
+        handle, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        logger.info("Saved calendar file", extra={"path": str(target)})
+
+    # -- loading --------------------------------------------------------------
+
+    def _load_events(
+        self, readable_calendar: icalendar.Calendar, event_lines: list[int]
+    ) -> None:
+        originals = _top_level_events(self._calendar)
+        readables = _top_level_events(readable_calendar)
+        for index, original in enumerate(originals):
+            line = event_lines[index] if index < len(event_lines) else None
+            readable = readables[index] if index < len(readables) else original
+            try:
+                self._add_entry(original, line, readable)
+            except EventError as error:
+                self.skipped.append(SkippedEvent(error.where, error.reason))
+                logger.debug(
+                    "Skipped event",
+                    extra={"path": self.path, "where": error.where},
+                )
+
+    def _add_entry(
+        self,
+        original: icalendar.Event,
+        line: int | None,
+        readable: icalendar.Event | None = None,
+    ) -> _Entry:
+        where = _where(original, line)
+        if readable is None:
+            readable = self._standardise_component(original)
+        readable = _readable_copy(readable, self._zone, where)
+        event = _to_event(readable, self._zone, self.path, _etag(original), where)
+        entry = _Entry(original, readable, line, event)
+        self._index(entry, where)
+        self._entries.append(entry)
+        return entry
+
+    def _standardise_component(self, component: icalendar.Event) -> icalendar.Event:
+        """Apply X-WR-TIMEZONE to a component that Tandem adds to the file."""
+        if not self._uses_x_wr_timezone:
+            return component
+        single = icalendar.Calendar()
+        single["X-WR-TIMEZONE"] = self._calendar["X-WR-TIMEZONE"]
+        single.add_component(component)
+        standard = x_wr_timezone.to_standard(single, timezone=self._zone)
+        return _top_level_events(standard)[0]
+
+    def _index(self, entry: _Entry, where: str) -> None:
+        if entry.recurrence_id is None:
+            if entry.uid in self._masters:
+                raise EventError(
+                    where,
+                    "is a second VEVENT with this UID and no RECURRENCE-ID; give "
+                    "it its own UID or add the RECURRENCE-ID of the instance it "
+                    "changes.",
+                )
+            self._masters[entry.uid] = entry
+            return
+
+        overrides = self._overrides.setdefault(entry.uid, {})
+        if entry.recurrence_id in overrides:
+            raise EventError(
+                where,
+                f"changes instance {entry.recurrence_id.isoformat()} a second "
+                "time; remove one of the two VEVENTs with this RECURRENCE-ID.",
+            )
+        overrides[entry.recurrence_id] = entry
+
+    # -- reading instances ----------------------------------------------------
+
+    def _series_query(self, uid: str) -> recurring_ical_events.CalendarQuery:
+        """Return a query over this UID's components only, built once per UID."""
+        query = self._queries.get(uid)
+        if query is None:
+            series = icalendar.Calendar()
+            for entry in self._entries_with_uid(uid):
+                series.add_component(entry.readable)
+            query = recurring_ical_events.of(series)
+            self._queries[uid] = query
+        return query
+
+    def _occurrence_event(self, uid: str, occurrence: icalendar.Event) -> Event | None:
+        recurrence_id = _occurrence_start(occurrence, self._zone)
+        override = self._overrides.get(uid, {}).get(recurrence_id)
+        if override is not None:
+            return override.event
+        master = self._masters.get(uid)
+        if master is not None and not master.event.is_recurring:
+            return _single_as_instance(master.event, recurrence_id)
+        etag = master.event.etag if master else ""
+        event = _to_event(occurrence, self._zone, self.path, etag)
+        return replace(event, recurrence_id=recurrence_id)
+
+    def _plain_occurrence(
+        self, master: _Entry, recurrence_id: datetime
+    ) -> Event | None:
+        """Synthesise the occurrence of `master` that starts at `recurrence_id`."""
+        window = timedelta(seconds=1)
+        query = self._series_query(master.uid)
+        for occurrence in query.between(recurrence_id - window, recurrence_id + window):
+            event = self._occurrence_event(master.uid, occurrence)
+            if event is not None and event.recurrence_id == recurrence_id:
+                cancelled = event.status is EventStatus.CANCELLED
+                return None if cancelled else event
+        return None
+
+    def _readable_calendar(self) -> icalendar.Calendar:
+        calendar = icalendar.Calendar()
+        for entry in self._entries:
+            calendar.add_component(entry.readable)
+        return calendar
+
+    def _entries_with_uid(self, uid: str) -> Iterator[_Entry]:
+        master = self._masters.get(uid)
+        if master is not None:
+            yield master
+        yield from self._overrides.get(uid, {}).values()
+
+    def _first_event_with_uid(self, uid: str) -> Event | None:
+        for entry in self._entries_with_uid(uid):
+            return entry.event
+        return None
+
+    # -- writing --------------------------------------------------------------
+
+    def _entry_for_write(self, key: EventKey) -> _Entry | None:
+        """Return the component that stores `key`, or None when it needs an override."""
+        master = self._masters.get(key.uid)
+        if key.recurrence_id is None:
+            return master
+        override = self._overrides.get(key.uid, {}).get(key.recurrence_id)
+        if override is not None:
+            return override
+        if master is not None and not master.event.is_recurring:
+            return master
+        return None
+
+    def _add_override(self, master: _Entry, occurrence: Event) -> _Entry:
+        """Add an override VEVENT for one plain occurrence of `master`.
+
+        The override is a copy of the master without its recurrence rules
+        (RFC 5545, 3.8.4.4), with RECURRENCE-ID in the value type and TZID of
+        the master's DTSTART, and with the same SEQUENCE, so clients treat it
+        as the same revision of the series.
+        """
+        if occurrence.recurrence_id is None:
+            raise NotFoundError(str(occurrence.key))
+        component = copy.deepcopy(master.original)
+        for name in _SERIES_PROPERTIES:
+            component.pop(name, None)
+
+        start_template = master.original["DTSTART"]
+        recurrence_id = _value_like(
+            occurrence.recurrence_id, start_template, self._zone
+        )
+        component["RECURRENCE-ID"] = recurrence_id
+        component["DTSTART"] = _value_like(occurrence.start, start_template, self._zone)
+        if "DTEND" in master.original:
+            end_template = master.original["DTEND"]
+            component["DTEND"] = _value_like(occurrence.end, end_template, self._zone)
+
+        self._insert_after_series(component, master.uid)
+        entry = self._add_entry(component, line=None)
+        self._changed(master.uid)
+        return entry
+
+    def _insert_after_series(self, component: icalendar.Event, uid: str) -> None:
+        components = self._calendar.subcomponents
+        positions = [
+            index
+            for index, existing in enumerate(components)
+            if existing.name == "VEVENT" and str(existing.get("UID", "")) == uid
+        ]
+        position = positions[-1] + 1 if positions else len(components)
+        components.insert(position, component)
+
+    def _set_description(self, entry: _Entry, description: str) -> None:
+        # Assigning keeps the property's position in the component. NOTE: an
+        # X-ALT-DESC (the HTML body Outlook adds) is left as it was, so Outlook
+        # may still show the old text; it is not Tandem's to rewrite.
+        entry.original["DESCRIPTION"] = vText(description)
+        if entry.readable is not entry.original:
+            entry.readable["DESCRIPTION"] = vText(description)
+        entry.event = replace(
+            entry.event, description=description, etag=_etag(entry.original)
+        )
+        self._changed(entry.uid)
+
+    def _add_timezone_definition(self, tzid: str) -> None:
+        """Add a VTIMEZONE for `tzid` unless the file defines it (RFC 5545, 3.6.5)."""
+        defined = {
+            str(zone.get("TZID", "")) for zone in self._calendar.walk("VTIMEZONE")
+        }
+        if tzid in defined or tzid == "UTC":
+            return
+        definition = icalendar.Timezone.from_tzid(tzid)
+        components = self._calendar.subcomponents
+        position = next(
+            (i for i, c in enumerate(components) if c.name != "VTIMEZONE"),
+            len(components),
+        )
+        components.insert(position, definition)
+
+    def _changed(self, uid: str) -> None:
+        self._dirty = True
+        self._cursor = None
+        self._queries.pop(uid, None)
+
+    def _current_cursor(self) -> str:
+        if self._cursor is None:
+            self._cursor = hashlib.sha256(self.to_bytes()).hexdigest()
+        return self._cursor
+
+
+# -- reading the file ---------------------------------------------------------
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise CalendarFileError(
+            path, f"The file could not be read ({reason}); check the path."
+        ) from error
+    if not raw.strip():
+        raise CalendarFileError(
+            path, "The file is empty; export the calendar again.", line=1
+        )
+    return raw
+
+
+def _decode(path: str, raw: bytes) -> str:
+    # RFC 5545, 3.1.4: the default charset of an iCalendar stream is UTF-8.
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise CalendarFileError(
+            path,
+            f"Byte 0x{raw[error.start]:02x} is not valid UTF-8; save the file as "
+            "UTF-8 and try again.",
+            line=line,
+        ) from error
+
+
+def _check_structure(path: str, text: str) -> list[int]:
+    """Check BEGIN/END nesting and return the line of each top-level VEVENT.
+
+    The parser reports a missing END only as "no components", so this scan
+    finds the line first. Folded lines start with white space (RFC 5545,
+    3.1) and are never BEGIN or END lines.
+    """
+    open_blocks: list[tuple[str, int]] = []
+    event_lines: list[int] = []
+    calendars = 0
+    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        if not line.strip() or line[0] in " \t":
+            continue
+        name, _, value = line.partition(":")
+        name = name.strip().upper()
+        value = value.strip().upper()
+        if not open_blocks and name != "BEGIN":
+            _reject_outside_calendar(path, number, calendars)
+        if name == "BEGIN":
+            if not open_blocks:
+                calendars = _count_calendar(path, number, value, calendars)
+            if value == "VEVENT" and len(open_blocks) == 1:
+                event_lines.append(number)
+            open_blocks.append((value, number))
+        elif name == "END":
+            _close_block(path, number, value, open_blocks)
+
+    if open_blocks:
+        block, begun = open_blocks[-1]
+        raise CalendarFileError(
+            path,
+            f"The file ends inside the {block} that begins on line {begun} (no "
+            f"END:{block}); the file is truncated, export the calendar again.",
+            line=begun,
+        )
+    return event_lines
+
+
+def _reject_outside_calendar(path: str, number: int, calendars: int) -> None:
+    if calendars == 0:
+        raise CalendarFileError(
+            path,
+            "This is not an iCalendar file: it does not start with "
+            "BEGIN:VCALENDAR. Export the calendar as .ics and try again.",
+            line=number,
+        )
+    raise CalendarFileError(
+        path,
+        "There is content after END:VCALENDAR; remove it or export the calendar again.",
+        line=number,
+    )
+
+
+def _count_calendar(path: str, number: int, value: str, calendars: int) -> int:
+    if value != "VCALENDAR":
+        _reject_outside_calendar(path, number, 0)
+    if calendars:
+        raise CalendarFileError(
+            path,
+            "The file contains more than one VCALENDAR; split it into one file "
+            "per calendar.",
+            line=number,
+        )
+    return calendars + 1
+
+
+def _close_block(
+    path: str, number: int, value: str, open_blocks: list[tuple[str, int]]
+) -> None:
+    block, begun = open_blocks.pop()
+    if value != block:
+        raise CalendarFileError(
+            path,
+            f"END:{value} does not match BEGIN:{block} on line {begun}; the file "
+            "is damaged, export the calendar again.",
+            line=number,
+        )
+
+
+def _parse(path: str, text: str) -> icalendar.Calendar:
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except ValueError as error:
+        raise CalendarFileError(path, *_describe_parse_error(text, error)) from error
+    if not isinstance(calendar, icalendar.Calendar):
+        raise CalendarFileError(
+            path, "The file does not contain a VCALENDAR; export it again.", line=1
+        )
+    return calendar
+
+
+def _describe_parse_error(text: str, error: ValueError) -> tuple[str, int | None]:
+    """Turn a parser error into a reason and line without quoting file content.
+
+    The parser's message repeats the offending line, which may be part of a
+    description, so only its line number goes into the reason.
+    """
+    match = re.search(r"parsed into parts: '(.*)'", str(error), flags=re.DOTALL)
+    if match is None:
+        return "The file could not be parsed as iCalendar; export it again.", None
+    bad = match.group(1).strip()
+    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        if line.strip() and line[0] not in " \t" and bad.startswith(line.strip()):
+            return (
+                "This line is not a valid content line (expected NAME:VALUE, RFC "
+                "5545 3.1); fix or remove it.",
+                number,
+            )
+    return "A content line is not valid (expected NAME:VALUE).", None
+
+
+def _standardise(
+    calendar: icalendar.Calendar, default_zone: tzinfo
+) -> tuple[tzinfo, icalendar.Calendar]:
+    """Return the calendar's zone and a copy in which X-WR-TIMEZONE is applied.
+
+    Google exports write UTC or floating times and name the zone in
+    X-WR-TIMEZONE only. Converting them to that zone before expansion keeps
+    a weekly 10:00 meeting at 10:00 across a daylight-saving change.
+    """
+    header = calendar.get("X-WR-TIMEZONE")
+    if header is None:
+        return default_zone, calendar
+    zone = resolve_timezone(str(header))
+    if zone is None:
+        logger.warning(
+            "Ignoring unknown X-WR-TIMEZONE", extra={"timezone": str(header)}
+        )
+        return default_zone, calendar
+    return zone, x_wr_timezone.to_standard(calendar, timezone=zone)
+
+
+def _top_level_events(calendar: icalendar.Calendar) -> list[icalendar.Event]:
+    return [c for c in calendar.subcomponents if c.name == "VEVENT"]
+
+
+def _where(component: icalendar.Event, line: int | None) -> str:
+    uid = str(component.get("UID", "")).strip()
+    if uid:
+        return f"UID {uid}"
+    return f"line {line}" if line else "a VEVENT without UID"
+
+
+# -- making components readable -----------------------------------------------
+
+
+def _readable_copy(
+    component: icalendar.Event, zone: tzinfo, where: str
+) -> icalendar.Event:
+    """Return `component` with every date-time zone-aware, copied only if needed.
+
+    Raises EventError for an invalid date or a TZID that neither the file
+    nor `resolve_timezone` knows.
+    """
+    replacements: dict[str, Any] = {}
+    for name in _SINGLE_DATE_PROPERTIES:
+        value = component.get(name)
+        if value is not None:
+            fixed = _aware_single(name, value, zone, where)
+            if fixed is not value:
+                replacements[name] = fixed
+    for name in _LIST_DATE_PROPERTIES:
+        values = component.get(name)
+        if values is not None:
+            fixed_list = _aware_lists(name, values, zone, where)
+            if fixed_list is not values:
+                replacements[name] = fixed_list
+    if not replacements:
+        return component
+
+    readable = copy.copy(component)
+    for name, value in replacements.items():
+        readable[name] = value
+    return readable
+
+
+def _aware_single(name: str, value: Any, zone: tzinfo, where: str) -> Any:
+    if isinstance(value, list):
+        raise EventError(where, f"has {len(value)} {name} properties; keep one.")
+    _reject_broken(name, value, where)
+    moment = value.dt
+    if not isinstance(moment, datetime) or moment.tzinfo is not None:
+        return value
+    return vDDDTypes(moment.replace(tzinfo=_zone_of(name, value, zone, where)))
+
+
+def _aware_lists(name: str, values: Any, zone: tzinfo, where: str) -> Any:
+    """Make every value of repeated or comma-separated EXDATE/RDATE aware."""
+    properties = _as_list(values)
+    for prop in properties:
+        _reject_broken(name, prop, where)
+    if not any(_is_naive(item.dt) for prop in properties for item in prop.dts):
+        return values
+
+    rebuilt = []
+    for prop in properties:
+        prop_zone = _zone_of(name, prop, zone, where)
+        rebuilt.append(
+            vDDDLists([_aware_value(item.dt, prop_zone) for item in prop.dts])
+        )
+    return rebuilt if isinstance(values, list) else rebuilt[0]
+
+
+def _is_naive(value: Any) -> bool:
+    if isinstance(value, tuple):  # a PERIOD: (start, end) or (start, duration)
+        return any(_is_naive(part) for part in value)
+    return isinstance(value, datetime) and value.tzinfo is None
+
+
+def _aware_value(value: Any, zone: tzinfo) -> Any:
+    if isinstance(value, tuple):
+        start, end = value
+        aware_end = _aware_value(end, zone) if isinstance(end, datetime) else end
+        return (_aware_value(start, zone), aware_end)
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=zone)
+    return value
+
+
+def _zone_of(name: str, prop: Any, zone: tzinfo, where: str) -> tzinfo:
+    """Return the zone for a property's naive values: its TZID, or `zone`.
+
+    A naive value with a TZID means the parser did not know the TZID (no
+    VTIMEZONE, not an IANA name); a naive value without one is floating
+    (RFC 5545, 3.3.5) and belongs to the calendar's zone.
+    """
+    tzid = prop.params.get("TZID")
+    if not tzid:
+        return zone
+    resolved = resolve_timezone(str(tzid))
+    if resolved is None:
+        raise EventError(
+            where,
+            f"{name} uses TZID {tzid!r}, which is neither a VTIMEZONE in the file "
+            "nor an IANA or Windows time-zone name; add a VTIMEZONE for it or use "
+            "an IANA name such as 'Europe/Amsterdam'.",
+        )
+    return resolved
+
+
+def _reject_broken(name: str, value: Any, where: str) -> None:
+    if isinstance(value, icalendar.vBroken) or not hasattr(value, "params"):
+        raise EventError(where, f"has an invalid {name} value; {_DATE_FORMAT_HINT}.")
+
+
+# -- normalising --------------------------------------------------------------
+
+
+def _to_event(
+    component: icalendar.Event,
+    zone: tzinfo,
+    source: str,
+    etag: str,
+    where: str = "",
+) -> Event:
+    """Normalise one readable VEVENT (master, single event, override, occurrence)."""
+    where = where or _where(component, None)
+    uid = str(component.get("UID", "")).strip()
+    if not uid:
+        raise EventError(
+            where, "has no UID; add a UID property so the event can be tracked."
+        )
+    start_property = component.get("DTSTART")
+    if start_property is None:
+        raise EventError(
+            where, "has no DTSTART; add the start date or date-time of the event."
+        )
+
+    all_day = not isinstance(start_property.dt, datetime)
+    start = _as_datetime(start_property.dt, zone)
+    end = _end_of(component, start, all_day, zone, where)
+    recurrence_id = _recurrence_id_of(component, zone)
+    return Event(
+        uid=uid,
+        summary=_text(component.get("SUMMARY")),
+        start=start,
+        end=end,
+        recurrence_id=recurrence_id,
+        all_day=all_day,
+        organizer=_organizer_of(component),
+        attendees=_attendees_of(component),
+        status=_status_of(component),
+        rrule=_rrule_of(component),
+        rdates=_dates_of(component.get("RDATE"), zone),
+        exdates=_dates_of(component.get("EXDATE"), zone),
+        description=_text(component.get("DESCRIPTION")),
+        timezone=_timezone_of(start_property, zone),
+        etag=etag,
+        source=source,
+        extra=_extra_of(component),
+    )
+
+
+def _end_of(
+    component: icalendar.Event,
+    start: datetime,
+    all_day: bool,
+    zone: tzinfo,
+    where: str,
+) -> datetime:
+    """Return the end, defaulting as RFC 5545 3.6.1 says when DTEND is missing.
+
+    Without DTEND or DURATION a timed event ends when it starts and an
+    all-day event lasts one day.
+    """
+    end_property = component.get("DTEND")
+    duration = component.get("DURATION")
+    if end_property is not None:
+        if all_day != (not isinstance(end_property.dt, datetime)):
+            raise EventError(
+                where,
+                "has DTSTART and DTEND of different value types (one a date, one "
+                "a date-time); use the same type for both (RFC 5545, 3.6.1).",
+            )
+        end = _as_datetime(end_property.dt, zone)
+    elif duration is not None:
+        _reject_broken("DURATION", duration, where)
+        if not isinstance(duration.dt, timedelta):
+            raise EventError(
+                where, "has a DURATION that is not a duration; write it as PT1H."
+            )
+        end = _add_duration(start, duration.dt, all_day)
+    else:
+        end = _add_duration(start, timedelta(days=1 if all_day else 0), all_day)
+
+    if end < start:
+        raise EventError(
+            where,
+            f"ends ({end.isoformat()}) before it starts ({start.isoformat()}); "
+            "correct DTEND or DURATION.",
+        )
+    return end
+
+
+def _add_duration(start: datetime, duration: timedelta, all_day: bool) -> datetime:
+    if all_day:
+        # Days of an all-day event are calendar days, so add them to the date
+        # and keep midnight even across a daylight-saving change.
+        day = start.date() + timedelta(days=duration.days)
+        return datetime.combine(day, time(), start.tzinfo)
+    return start + duration
+
+
+def _as_datetime(value: date | datetime, zone: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=zone)
+    return datetime.combine(value, time(), zone)
+
+
+def _recurrence_id_of(component: icalendar.Event, zone: tzinfo) -> datetime | None:
+    value = component.get("RECURRENCE-ID")
+    return None if value is None else _as_datetime(value.dt, zone)
+
+
+def _occurrence_start(occurrence: icalendar.Event, zone: tzinfo) -> datetime:
+    """Return the original start of an expanded occurrence."""
+    value = occurrence.get("RECURRENCE-ID") or occurrence["DTSTART"]
+    return _as_datetime(value.dt, zone)
+
+
+def _single_as_instance(event: Event, recurrence_id: datetime) -> Event | None:
+    """Present a single event as the only instance of itself, at its start."""
+    if event.start != recurrence_id or event.status is EventStatus.CANCELLED:
+        return None
+    return replace(event, recurrence_id=recurrence_id)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value)
+
+
+def _organizer_of(component: icalendar.Event) -> Attendee | None:
+    value = component.get("ORGANIZER")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return None if value is None else _attendee(value)
+
+
+def _attendees_of(component: icalendar.Event) -> tuple[Attendee, ...]:
+    values = component.get("ATTENDEE")
+    if values is None:
+        return ()
+    found = (_attendee(value) for value in _as_list(values))
+    return tuple(attendee for attendee in found if attendee is not None)
+
+
+def _attendee(address: Any) -> Attendee | None:
+    """Read one ATTENDEE or ORGANIZER, with the RFC 5545 parameter defaults.
+
+    Values that are not mailto: URIs (urn:uuid: from some servers) fall back
+    to the EMAIL parameter of RFC 7986 when present.
+    """
+    params = getattr(address, "params", {})
+    email = normalise_email(str(address))
+    if "@" not in email and params.get("EMAIL"):
+        email = normalise_email(str(params["EMAIL"]))
+    if not email:
+        return None
+    return Attendee(
+        email=email,
+        name=str(params.get("CN", "")).strip(),
+        # RFC 5545, 3.2.16, 3.2.3 and 3.2.12: an unrecognised value counts as
+        # the default REQ-PARTICIPANT, as UNKNOWN and as NEEDS-ACTION.
+        role=_parameter(params, "ROLE", AttendeeRole.REQUIRED, AttendeeRole.REQUIRED),
+        cutype=_parameter(
+            params,
+            "CUTYPE",
+            CalendarUserType.INDIVIDUAL,
+            CalendarUserType.UNKNOWN,
+        ),
+        partstat=_parameter(
+            params,
+            "PARTSTAT",
+            ParticipationStatus.NEEDS_ACTION,
+            ParticipationStatus.NEEDS_ACTION,
+        ),
+    )
+
+
+def _parameter(params: Any, name: str, default: _EnumT, unknown: _EnumT) -> _EnumT:
+    value = params.get(name)
+    if not value:
+        return default
+    try:
+        return type(default)(str(value).strip().upper())
+    except ValueError:
+        return unknown
+
+
+def _status_of(component: icalendar.Event) -> EventStatus:
+    value = _text(component.get("STATUS")).strip().upper()
+    try:
+        return EventStatus(value) if value else EventStatus.CONFIRMED
+    except ValueError:
+        return EventStatus.CONFIRMED
+
+
+def _rrule_of(component: icalendar.Event) -> str | None:
+    # NOTE: a second RRULE (deprecated by RFC 5545, still accepted by the
+    # expander) is expanded but not shown in Event.rrule.
+    value = component.get("RRULE")
+    if value is None:
+        return None
+    first = value[0] if isinstance(value, list) else value
+    return first.to_ical().decode()
+
+
+def _dates_of(values: Any, zone: tzinfo) -> tuple[datetime, ...]:
+    """Return every start in repeated and comma-separated EXDATE/RDATE values."""
+    if values is None:
+        return ()
+    starts = []
+    for prop in _as_list(values):
+        for item in prop.dts:
+            value = item.dt[0] if isinstance(item.dt, tuple) else item.dt
+            starts.append(_as_datetime(value, zone))
+    return tuple(starts)
+
+
+def _timezone_of(start_property: Any, zone: tzinfo) -> str:
+    value = start_property.dt
+    zone_of_start = value.tzinfo if isinstance(value, datetime) else None
+    name = timezone_name(zone_of_start, start_property.params.get("TZID"))
+    # NOTE: a VTIMEZONE with a made-up TZID ("Customized Time Zone") has no
+    # IANA name; the times stay right but `timezone` falls back to the
+    # calendar's zone.
+    return name or timezone_name(zone) or "UTC"
+
+
+def _extra_of(component: icalendar.Event) -> dict[str, str]:
+    extra = {}
+    for name in _EXTRA_PROPERTIES:
+        value = component.get(name)
+        if value is not None:
+            extra[name] = _text(value)
+    return extra
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _etag(component: icalendar.Event) -> str:
+    return hashlib.sha256(component.to_ical(sorted=False)).hexdigest()
+
+
+# -- writing ------------------------------------------------------------------
+
+
+def _value_like(moment: datetime, template: Any, zone: tzinfo) -> vDDDTypes:
+    """Write `moment` in the value type and TZID of `template` (a DTSTART or DTEND).
+
+    RFC 5545, 3.8.4.4 requires RECURRENCE-ID to have DTSTART's value type,
+    and clients match instances by it, so a floating master gets a floating
+    RECURRENCE-ID and a master with TZID gets the same TZID.
+    """
+    shape = template.dt
+    if not isinstance(shape, datetime):
+        return vDDDTypes(moment.astimezone(zone).date())
+    if shape.tzinfo is None:
+        return vDDDTypes(moment.astimezone(zone).replace(tzinfo=None))
+    value = vDDDTypes(moment.astimezone(shape.tzinfo))
+    tzid = template.params.get("TZID")
+    if tzid:
+        value.params["TZID"] = tzid
+    return value
+
+
+def _new_component(event: NewEvent, zone: tzinfo) -> icalendar.Event:
+    component = icalendar.Event()
+    component.add("UID", event.uid)
+    component.add("DTSTAMP", datetime.now(UTC).replace(microsecond=0))
+    component.add("DTSTART", event.start.astimezone(zone))
+    component.add("DTEND", event.end.astimezone(zone))
+    component.add("SUMMARY", event.summary)
+    component.add("ORGANIZER", _address(event.organizer, rsvp=False))
+    for attendee in event.attendees:
+        component.add("ATTENDEE", _address(attendee, rsvp=True))
+    if event.description:
+        component.add("DESCRIPTION", event.description)
+    component.add("STATUS", "CONFIRMED")
+    component.add("SEQUENCE", 0)
+    return component
+
+
+def _address(person: Attendee, rsvp: bool) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{person.email}")
+    if person.name:
+        address.params["CN"] = person.name
+    if rsvp:
+        address.params["ROLE"] = person.role.value
+        address.params["PARTSTAT"] = person.partstat.value
+        address.params["RSVP"] = "TRUE"
+        if person.cutype is not CalendarUserType.INDIVIDUAL:
+            address.params["CUTYPE"] = person.cutype.value
+    return address
+
+
+# -- free/busy ----------------------------------------------------------------
+
+
+def _busy_people(event: Event) -> set[str]:
+    """Return the addresses that `event` makes busy."""
+    if event.status is EventStatus.CANCELLED:
+        return set()
+    if event.extra.get("TRANSP", "").upper() == "TRANSPARENT":
+        return set()
+    people = {attendee.email for attendee in event.attendees}
+    if event.organizer is not None:
+        people.add(event.organizer.email)
+    declined = {
+        attendee.email
+        for attendee in event.attendees
+        if attendee.partstat is ParticipationStatus.DECLINED
+    }
+    return people - declined
+
+
+def _merge(spans: list[tuple[datetime, datetime]]) -> list[BusyInterval]:
+    merged: list[list[datetime]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [BusyInterval(start, end) for start, end in merged]

@@ -1,0 +1,282 @@
+"""In-memory state of the emulator: directory, grants, tokens, mailboxes.
+
+Every route handler is an `async def`, so all reads and writes of this state
+happen on the server's event loop thread and need no locks.
+"""
+
+import base64
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    """Return the current time, aware and in UTC."""
+    return datetime.now(UTC)
+
+
+def new_guid() -> str:
+    """Return a random GUID in the lowercase form Entra ID uses."""
+    return str(uuid.uuid4())
+
+
+def new_graph_id() -> str:
+    """Return an opaque, URL-safe item id in the style of Exchange ids."""
+    raw = b"\x00\x00" + secrets.token_bytes(40)
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def new_change_key() -> str:
+    """Return a new changeKey, which Exchange changes on every write."""
+    return base64.b64encode(secrets.token_bytes(16)).decode("ascii")
+
+
+@dataclass
+class WorkingHours:
+    """A user's working hours as mailbox settings store them."""
+
+    days_of_week: list[str] = field(
+        default_factory=lambda: ["monday", "tuesday", "wednesday", "thursday", "friday"]
+    )
+    start_time: str = "08:00:00"
+    end_time: str = "17:00:00"
+
+
+@dataclass
+class User:
+    """A directory user with a mailbox and one default calendar."""
+
+    id: str
+    tenant_id: str
+    display_name: str
+    mail: str
+    time_zone: str = "UTC"
+    working_hours: WorkingHours = field(default_factory=WorkingHours)
+    calendar_id: str = field(default_factory=new_graph_id)
+    calendar_change_key: str = field(default_factory=new_change_key)
+
+
+@dataclass
+class Tenant:
+    """A directory (Entra ID tenant) with its users."""
+
+    id: str
+    domain: str
+    users: dict[str, User] = field(default_factory=dict)
+
+
+@dataclass
+class Application:
+    """An app registration: client id, secret and allowed redirect URIs."""
+
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Grant:
+    """Consent for one app: delegated (one user) or application (one tenant)."""
+
+    id: str
+    kind: str  # "delegated" or "application"
+    client_id: str
+    tenant_id: str
+    user_id: str | None
+    scopes: list[str]
+    revoked_reason: str | None = None
+
+
+@dataclass
+class AccessToken:
+    """An issued access token and the grant it depends on."""
+
+    grant_id: str
+    expires_at: datetime
+
+
+@dataclass
+class AuthorizationCode:
+    """A code from /authorize that the token endpoint redeems once."""
+
+    grant_id: str
+    client_id: str
+    redirect_uri: str
+    scopes: list[str]
+    nonce: str | None
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: datetime
+
+
+@dataclass
+class StoredEvent:
+    """An event as the mailbox stores it: single, series master or exception.
+
+    Occurrences of a series are not stored; they are computed from the
+    master's recurrence. An exception is stored under its occurrence id.
+    """
+
+    id: str
+    user_id: str
+    type: str
+    subject: str
+    body_html: str
+    start: datetime
+    end: datetime
+    start_zone: str
+    end_zone: str
+    organizer: dict[str, str]
+    attendees: list[dict] = field(default_factory=list)
+    is_all_day: bool = False
+    location: dict = field(default_factory=dict)
+    show_as: str = "busy"
+    sensitivity: str = "normal"
+    importance: str = "normal"
+    categories: list[str] = field(default_factory=list)
+    recurrence: dict | None = None
+    series_master_id: str | None = None
+    original_start: datetime | None = None
+    cancelled_starts: set[datetime] = field(default_factory=set)
+    is_cancelled: bool = False
+    is_online_meeting: bool = False
+    online_meeting_provider: str = "unknown"
+    join_url: str | None = None
+    extended_properties: dict[str, dict[str, str]] = field(default_factory=dict)
+    transaction_id: str | None = None
+    reminder_minutes: int = 15
+    change_key: str = field(default_factory=new_change_key)
+    created: datetime = field(default_factory=utc_now)
+    modified: datetime = field(default_factory=utc_now)
+    ical_uid: str = field(default_factory=lambda: secrets.token_hex(56).upper())
+
+    def touch(self) -> None:
+        """Record a write: a new changeKey and modification time."""
+        self.change_key = new_change_key()
+        self.modified = utc_now()
+
+
+@dataclass
+class SyncState:
+    """The server side of a delta token: what the client has already seen."""
+
+    user_id: str
+    window_start: datetime
+    window_end: datetime
+    seen: dict[str, str]  # instance id -> changeKey
+
+
+@dataclass
+class DeltaPage:
+    """The rest of a delta round that a $skiptoken points at."""
+
+    items: list[dict]
+    final_state: SyncState
+    page_size: int
+
+
+@dataclass
+class Subscription:
+    """A change-notification subscription on one mailbox's events."""
+
+    id: str
+    resource: str
+    user_id: str
+    tenant_id: str
+    client_id: str
+    change_types: list[str]
+    notification_url: str
+    lifecycle_notification_url: str | None
+    client_state: str | None
+    expiration: datetime
+    creator_id: str | None
+
+
+@dataclass
+class Fault:
+    """An injected failure for the next `remaining` matching Graph requests."""
+
+    status: int
+    remaining: int
+    retry_after: int
+    method: str | None = None
+    path_contains: str | None = None
+
+
+@dataclass
+class LoggedRequest:
+    """One request as the control API reports it."""
+
+    method: str
+    path: str
+    query: str
+    if_match: str | None
+    prefer: str | None
+    status: int
+    in_batch: bool
+
+    def as_json(self) -> dict[str, object]:
+        """Return the entry as the control API's JSON object."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "ifMatch": self.if_match,
+            "prefer": self.prefer,
+            "status": self.status,
+            "inBatch": self.in_batch,
+        }
+
+
+@dataclass
+class EmulatorState:
+    """Everything the emulator holds, for one process, in memory."""
+
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+    applications: dict[str, Application] = field(default_factory=dict)
+    grants: dict[str, Grant] = field(default_factory=dict)
+    access_tokens: dict[str, AccessToken] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> grant
+    codes: dict[str, AuthorizationCode] = field(default_factory=dict)
+    events: dict[str, StoredEvent] = field(default_factory=dict)
+    sync_states: dict[str, SyncState] = field(default_factory=dict)
+    delta_pages: dict[str, DeltaPage] = field(default_factory=dict)
+    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[LoggedRequest] = field(default_factory=list)
+    notifications: list[dict] = field(default_factory=list)
+    access_token_lifetime: int = 3599
+
+    def find_user(self, key: str) -> User | None:
+        """Return the user with this id, mail or user principal name."""
+        lowered = key.lower()
+        for tenant in self.tenants.values():
+            for user in tenant.users.values():
+                if user.id == key or user.mail.lower() == lowered:
+                    return user
+        return None
+
+    def find_tenant(self, key: str) -> Tenant | None:
+        """Return the tenant with this id or domain name."""
+        lowered = key.lower()
+        for tenant in self.tenants.values():
+            if tenant.id == lowered or tenant.domain.lower() == lowered:
+                return tenant
+        return None
+
+    def application_grant(self, client_id: str, tenant_id: str) -> Grant | None:
+        """Return the live admin consent of this app in this tenant, if any."""
+        for grant in self.grants.values():
+            if (
+                grant.kind == "application"
+                and grant.client_id == client_id
+                and grant.tenant_id == tenant_id
+                and grant.revoked_reason is None
+            ):
+                return grant
+        return None
+
+    def mailbox_events(self, user_id: str) -> list[StoredEvent]:
+        """Return the stored events of one mailbox, in creation order."""
+        return [event for event in self.events.values() if event.user_id == user_id]
