@@ -75,7 +75,7 @@ import html
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -170,7 +170,9 @@ def dominant_line_ending(text: str) -> str:
     if not counts:
         return "\n"
     preference = ("\r\n", "\n", "\r")
-    return max(preference, key=lambda ending: (counts[ending], -preference.index(ending)))
+    return max(
+        preference, key=lambda ending: (counts[ending], -preference.index(ending))
+    )
 
 
 def user_lines(previous_body: str, current_body: str) -> list[str]:
@@ -224,9 +226,7 @@ def merge_block(description: str, block_text: str) -> str:
     if span is None:
         return _append_block(description, block_text)
 
-    line_ending = _LINE_END.search(description, span.start)
-    assert line_ending is not None  # the end marker is on a later line
-    block = _text_block(block_text, line_ending.group())
+    block = _text_block(block_text, _block_line_ending(description, span))
     return description[: span.start] + block + description[span.end :]
 
 
@@ -236,19 +236,19 @@ def remove_block(description: str) -> str:
     if span is None:
         return description
 
-    line_ending = _LINE_END.search(description, span.start)
-    assert line_ending is not None  # the end marker is on a later line
-    newline = line_ending.group()
+    newline = _block_line_ending(description, span)
     before = description[: span.start]
     after = description[span.end :]
 
     if after == "":
         return before.removesuffix(newline + newline)
-    if after == newline and _ends_with_line_ending(before.removesuffix(newline)):
-        return before.removesuffix(newline)
-    return before + _LINE_END.sub("", after, count=1) if _starts_with_line_ending(
-        after
-    ) else before + after
+    if after == newline and _ends_with_separator(before, newline):
+        return before[: -len(newline)]
+
+    # Someone added text after the block: drop only its lines.
+    if _starts_with_line_ending(after):
+        return before + _LINE_END.sub("", after, count=1)
+    return before + after
 
 
 def _append_block(description: str, block_text: str) -> str:
@@ -270,10 +270,18 @@ def _text_block(block_text: str, newline: str) -> str:
 
     quoted = [_TEXT_QUOTE + line if is_marker_line(line) else line for line in lines]
     if quoted != lines:
-        logger.debug("Quoted %d marker lines in an agenda block body.", _changed(lines, quoted))
+        logger.debug(
+            "Quoted %d marker lines in an agenda block body.", _changed(lines, quoted)
+        )
 
     tag = body_tag(newline.join(quoted))
     return newline.join([start_marker(tag), *quoted, end_marker(tag)])
+
+
+def _block_line_ending(description: str, span: BlockSpan) -> str:
+    """Return the line ending after the start marker (the end marker follows it)."""
+    match = _LINE_END.search(description, span.start, span.end)
+    return match.group() if match else "\n"
 
 
 def _text_lines(text: str) -> list[_Line]:
@@ -290,6 +298,11 @@ def _ends_with_line_ending(text: str) -> bool:
     return text.endswith(("\n", "\r"))
 
 
+def _ends_with_separator(before: str, newline: str) -> bool:
+    """Whether `before` ends with a line ending followed by `newline`."""
+    return before.endswith(newline) and _ends_with_line_ending(before[: -len(newline)])
+
+
 def _starts_with_line_ending(text: str) -> bool:
     return text.startswith(("\n", "\r"))
 
@@ -304,6 +317,7 @@ class _HtmlToken:
     end: int
     name: str = ""
     closed: bool = True
+    end_tag: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,12 +345,15 @@ _HTML_CHARACTER = re.compile(
 
 # Elements that start a new visual line where they open and where they close.
 _LINE_BREAKING = frozenset(
-    """
-    address article aside blockquote body br caption center dd div dl dt
-    figcaption figure footer form h1 h2 h3 h4 h5 h6 head header hr html li
-    main nav ol p pre section table tbody td tfoot th thead tr ul
-    """.split()
+    {
+        *("address", "article", "aside", "blockquote", "body", "br", "caption"),
+        *("center", "dd", "div", "dl", "dt", "figcaption", "figure", "footer"),
+        *("form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr"),
+        *("html", "li", "main", "nav", "ol", "p", "pre", "section", "table"),
+        *("tbody", "td", "tfoot", "th", "thead", "tr", "ul"),
+    }
 )
+_OPEN_TAG = re.compile(r"<[A-Za-z/!?]")
 _STRUCTURE = frozenset({"html", "head", "body"})
 
 
@@ -346,7 +363,7 @@ def find_block_html(description_html: str) -> BlockSpan | None:
 
 
 def block_body_html(description_html: str) -> str | None:
-    """Return the visual lines between Tandem's markers, or None when there is no block."""
+    """Return the visual lines between Tandem's markers, or None without a block."""
     span = find_block_html(description_html)
     return None if span is None else span.body
 
@@ -365,8 +382,10 @@ def merge_block_html(description_html: str, block_html: str) -> str:
     tokens = _html_tokens(description_html)
     span = _find_in_html(description_html, tokens)
     if span is not None:
+        _check_open_tags(description_html, tokens, span.start)
         return description_html[: span.start] + block + description_html[span.end :]
 
+    _check_open_tags(description_html, tokens, len(description_html))
     _check_open_end(tokens)
     insert_at = _html_insert_offset(tokens, len(description_html))
     before = description_html[:insert_at]
@@ -403,12 +422,16 @@ def _html_block(block_html: str) -> str:
     _check_fragment(block_html, tokens)
 
     quoted = block_html
-    marker_lines = [line for line in _html_lines(block_html, tokens) if is_marker_line(line.text)]
+    marker_lines = [
+        line for line in _html_lines(block_html, tokens) if is_marker_line(line.text)
+    ]
     for line in reversed(marker_lines):
         offset = _first_character(block_html, line.tokens)
         quoted = quoted[:offset] + _HTML_QUOTE + quoted[offset:]
     if marker_lines:
-        logger.debug("Quoted %d marker lines in an agenda block body.", len(marker_lines))
+        logger.debug(
+            "Quoted %d marker lines in an agenda block body.", len(marker_lines)
+        )
 
     body = "\n".join(line.text for line in _html_lines(quoted, _html_tokens(quoted)))
     tag = body_tag(body)
@@ -418,11 +441,14 @@ def _html_block(block_html: str) -> str:
 def _html_tokens(source: str) -> list[_HtmlToken]:
     tokens = []
     for match in _HTML_TOKEN.finditer(source):
-        kind = match.lastgroup if match.lastgroup != "rawname" else "raw"
-        kind = "tag" if kind == "name" else kind
+        # The outer group of each alternative closes last, so it names the kind.
+        kind = match.lastgroup or "text"
         name = (match.group("name") or match.group("rawname") or "").lower()
         closed = _is_closed(kind, match.group())
-        tokens.append(_HtmlToken(kind, match.start(), match.end(), name, closed))
+        end_tag = match.group().startswith("</")
+        tokens.append(
+            _HtmlToken(kind, match.start(), match.end(), name, closed, end_tag)
+        )
     return tokens
 
 
@@ -459,17 +485,17 @@ def _first_character(source: str, tokens: Sequence[_HtmlToken]) -> int:
     """Return the offset of the first character of a line that is not whitespace."""
     for token in tokens:
         for match in _HTML_CHARACTER.finditer(source, token.start, token.end):
-            if not html.unescape(match.group()).isspace():
+            if html.unescape(match.group()).strip():
                 return match.start()
     raise ValueError("A marker line has no text; this is a bug in the line reader.")
 
 
 def _last_character(source: str, tokens: Sequence[_HtmlToken]) -> int:
-    """Return the offset just after the last character of a line that is not whitespace."""
+    """Return the offset after the last character of a line that is not whitespace."""
     end = None
     for token in tokens:
         for match in _HTML_CHARACTER.finditer(source, token.start, token.end):
-            if not html.unescape(match.group()).isspace():
+            if html.unescape(match.group()).strip():
                 end = match.end()
     if end is None:
         raise ValueError("A marker line has no text; this is a bug in the line reader.")
@@ -496,6 +522,24 @@ def _check_fragment(block_html: str, tokens: Sequence[_HtmlToken]) -> None:
             )
 
 
+def _check_open_tags(source: str, tokens: Sequence[_HtmlToken], limit: int) -> None:
+    """Raise ValueError when a tag before `limit` never closes.
+
+    Such a tag would run on into the quotes and ">" of the block that Tandem
+    writes after it, and a browser would then hide the block's text.
+    """
+    for token in tokens:
+        if token.start >= limit:
+            return
+        if token.kind == "text" and _OPEN_TAG.match(source, token.start):
+            snippet = source[token.start : token.start + 20]
+            raise ValueError(
+                f"The HTML description has a tag that never closes at offset "
+                f"{token.start} ({snippet!r}), so an agenda block written after it "
+                "would be hidden; the description was left unchanged."
+            )
+
+
 def _check_open_end(tokens: Sequence[_HtmlToken]) -> None:
     if tokens and not tokens[-1].closed:
         kind = tokens[-1].name or tokens[-1].kind
@@ -511,17 +555,11 @@ def _html_insert_offset(tokens: Sequence[_HtmlToken], length: int) -> int:
         closing = [
             token
             for token in tokens
-            if token.kind == "tag" and token.name == name and _is_end_tag(token)
+            if token.kind == "tag" and token.name == name and token.end_tag
         ]
         if closing:
             return closing[-1].start
     return length
-
-
-def _is_end_tag(token: _HtmlToken) -> bool:
-    return token.kind == "tag" and token.end - token.start > 1 and token.name != "" and (
-        token.start >= 0
-    )
 
 
 def _needs_html_separator(before: str, tokens: Sequence[_HtmlToken]) -> bool:
@@ -530,7 +568,7 @@ def _needs_html_separator(before: str, tokens: Sequence[_HtmlToken]) -> bool:
     return any(
         token.kind == "text"
         and token.end <= len(before)
-        and not html.unescape(before[token.start : token.end]).isspace()
+        and html.unescape(before[token.start : token.end]).strip()
         for token in tokens
     )
 
@@ -584,5 +622,3 @@ __all__ = [
     "start_marker",
     "user_lines",
 ]
-
-_ = Callable  # NOTE: placeholder removed below

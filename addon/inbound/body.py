@@ -11,13 +11,13 @@ from addon.inbound.html import html_to_text
 
 logger = logging.getLogger(__name__)
 
-# Mislabelled mail is far more often Windows-1252 than Latin-1, and
-# Windows-1252 is a superset of Latin-1's printable range.
+# Windows-1252 decodes every byte that Latin-1 prints, plus the curly quotes
+# and dashes that Windows clients send in mail labelled Latin-1.
 _FALLBACK_CHARSET = "cp1252"
 
 
 def extract_text(msg: Message) -> str:
-    """Return the text the sender wrote in `msg`, quoted history included.
+    """Return the body text of `msg` with plain-text quoted history still in it.
 
     text/plain is preferred and text/html is converted when it is the only
     text. format=flowed (RFC 3676) is undone. Returns "" when the message

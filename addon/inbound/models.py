@@ -37,8 +37,10 @@ class TopicCandidate:
 class ParsedReply:
     """What Tandem takes from one inbound reply.
 
-    `from_address` and `to_addresses` are normalised: lower case, with any
-    `+tag` sub-address removed. `topics` is empty whenever `rejection` is set.
+    `from_address` is normalised (lower case, any `+tag` sub-address
+    removed) for comparison with the token's recipient; `to_addresses` are
+    kept as written because the reply address carries the token in its tag.
+    `topics` is empty whenever `rejection` is set.
     """
 
     message_id: str = ""

@@ -7,9 +7,7 @@ import re
 # Words that open an attribution line ("On <date>, <name> wrote:") in the
 # languages Tandem's users write, plus German, French, Spanish and a few
 # more that cost nothing to recognise.
-_ATTRIBUTION_OPENERS = (
-    r"on|op|am|le|el|il|em|den|på|w dniu|dne|vào|в|у"
-)
+_ATTRIBUTION_OPENERS = r"on|op|am|le|el|il|em|den|på|w dniu|dne|vào|в|у"
 _WROTE = (
     r"wrote|sent|schreef|het volgende geschreven|geschreven|schrieb|"
     r"a écrit|a ecrit|escribió|escribio|ha escrito|scrisse|ha scritto|"

@@ -75,12 +75,45 @@ _SERIES_PROPERTIES = ("RRULE", "RDATE", "EXDATE", "EXRULE")
 _SINGLE_DATE_PROPERTIES = ("DTSTART", "DTEND", "RECURRENCE-ID")
 _LIST_DATE_PROPERTIES = ("EXDATE", "RDATE")
 
+# RFC 5545, 3.3.10. RSCALE and SKIP (RFC 7529, non-Gregorian calendars) are
+# not listed because the expander does not support them.
+_RRULE_PARTS = frozenset(
+    {
+        "FREQ",
+        "UNTIL",
+        "COUNT",
+        "INTERVAL",
+        "BYSECOND",
+        "BYMINUTE",
+        "BYHOUR",
+        "BYDAY",
+        "BYMONTHDAY",
+        "BYYEARDAY",
+        "BYWEEKNO",
+        "BYMONTH",
+        "BYSETPOS",
+        "WKST",
+    }
+)
+_FREQUENCIES = frozenset(
+    {"SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
+)
+
+# What the expander raises for a series it cannot expand.
+_EXPANSION_ERRORS = (
+    recurring_ical_events.errors.BadRuleStringFormat,
+    recurring_ical_events.errors.InvalidCalendar,
+    recurring_ical_events.errors.PeriodEndBeforeStart,
+    ValueError,
+)
+
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 
 _DATE_FORMAT_HINT = (
     "write a date as YYYYMMDD or a date-time as YYYYMMDDTHHMMSS "
     "(RFC 5545, sections 3.3.4 and 3.3.5)"
 )
+_DURATION_HINT = "write a duration such as PT1H or P1D (RFC 5545, 3.3.6)"
 
 
 @dataclass(eq=False)
@@ -169,7 +202,7 @@ class ICalendarProvider(CalendarProvider):
         if uid not in self._masters and uid not in self._overrides:
             return []
         instances = []
-        for occurrence in self._series_query(uid).between(start, end):
+        for occurrence in self._expand(uid, start, end):
             event = self._occurrence_event(uid, occurrence)
             if event is None or not start <= event.start < end:
                 continue
@@ -363,6 +396,20 @@ class ICalendarProvider(CalendarProvider):
 
     # -- reading instances ----------------------------------------------------
 
+    def _expand(
+        self, uid: str, start: datetime, end: datetime
+    ) -> list[icalendar.Event]:
+        try:
+            return list(self._series_query(uid).between(start, end))
+        except _EXPANSION_ERRORS as error:
+            logger.info(
+                "Series cannot be expanded", extra={"path": self.path, "uid": uid}
+            )
+            raise EventError(
+                f"UID {uid}",
+                f"cannot be expanded ({error}); correct its RRULE, RDATE or EXDATE.",
+            ) from error
+
     def _series_query(self, uid: str) -> recurring_ical_events.CalendarQuery:
         """Return a query over this UID's components only, built once per UID."""
         query = self._queries.get(uid)
@@ -391,8 +438,8 @@ class ICalendarProvider(CalendarProvider):
     ) -> Event | None:
         """Synthesise the occurrence of `master` that starts at `recurrence_id`."""
         window = timedelta(seconds=1)
-        query = self._series_query(master.uid)
-        for occurrence in query.between(recurrence_id - window, recurrence_id + window):
+        found = self._expand(master.uid, recurrence_id - window, recurrence_id + window)
+        for occurrence in found:
             event = self._occurrence_event(master.uid, occurrence)
             if event is not None and event.recurrence_id == recurrence_id:
                 cancelled = event.status is EventStatus.CANCELLED
@@ -638,7 +685,13 @@ def _describe_parse_error(text: str, error: ValueError) -> tuple[str, int | None
     """
     match = re.search(r"parsed into parts: '(.*)'", str(error), flags=re.DOTALL)
     if match is None:
-        return "The file could not be parsed as iCalendar; export it again.", None
+        # Other parser errors come from values outside events (VTIMEZONE
+        # offsets, durations), which contain no event text.
+        return (
+            f"A value could not be parsed ({error}); fix it or export the "
+            "calendar again.",
+            _line_containing(text, str(error).rsplit(" ", 1)[-1]),
+        )
     bad = match.group(1).strip()
     for number, line in enumerate(_LINE_BREAK.split(text), start=1):
         if line.strip() and line[0] not in " \t" and bad.startswith(line.strip()):
@@ -648,6 +701,13 @@ def _describe_parse_error(text: str, error: ValueError) -> tuple[str, int | None
                 number,
             )
     return "A content line is not valid (expected NAME:VALUE).", None
+
+
+def _line_containing(text: str, value: str) -> int | None:
+    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        if value and ":" in line and line.rstrip().endswith(value):
+            return number
+    return None
 
 
 def _standardise(
@@ -706,12 +766,17 @@ def _readable_copy(
             fixed_list = _aware_lists(name, values, zone, where)
             if fixed_list is not values:
                 replacements[name] = fixed_list
-    if not replacements:
+    # An empty "RRULE:" (seen in holiday calendars from calendarlabs.com)
+    # describes no recurrence, so the event is read as a single event.
+    empty_rule = "RRULE" in component and not component["RRULE"]
+    if not replacements and not empty_rule:
         return component
 
     readable = copy.copy(component)
     for name, value in replacements.items():
         readable[name] = value
+    if empty_rule:
+        del readable["RRULE"]
     return readable
 
 
@@ -730,6 +795,12 @@ def _aware_lists(name: str, values: Any, zone: tzinfo, where: str) -> Any:
     properties = _as_list(values)
     for prop in properties:
         _reject_broken(name, prop, where)
+        if any(_is_time_only(item.dt) for item in prop.dts):
+            raise EventError(
+                where,
+                f"has a {name} with VALUE=TIME, which RFC 5545 (3.8.5) does not "
+                "allow; write a DATE-TIME, DATE or PERIOD.",
+            )
     if not any(_is_naive(item.dt) for prop in properties for item in prop.dts):
         return values
 
@@ -740,6 +811,10 @@ def _aware_lists(name: str, values: Any, zone: tzinfo, where: str) -> Any:
             vDDDLists([_aware_value(item.dt, prop_zone) for item in prop.dts])
         )
     return rebuilt if isinstance(values, list) else rebuilt[0]
+
+
+def _is_time_only(value: Any) -> bool:
+    return isinstance(value, time)
 
 
 def _is_naive(value: Any) -> bool:
@@ -781,7 +856,8 @@ def _zone_of(name: str, prop: Any, zone: tzinfo, where: str) -> tzinfo:
 
 def _reject_broken(name: str, value: Any, where: str) -> None:
     if isinstance(value, icalendar.vBroken) or not hasattr(value, "params"):
-        raise EventError(where, f"has an invalid {name} value; {_DATE_FORMAT_HINT}.")
+        hint = _DURATION_HINT if name == "DURATION" else _DATE_FORMAT_HINT
+        raise EventError(where, f"has an invalid {name} value; {hint}.")
 
 
 # -- normalising --------------------------------------------------------------
@@ -821,7 +897,7 @@ def _to_event(
         organizer=_organizer_of(component),
         attendees=_attendees_of(component),
         status=_status_of(component),
-        rrule=_rrule_of(component),
+        rrule=_rrule_of(component, where),
         rdates=_dates_of(component.get("RDATE"), zone),
         exdates=_dates_of(component.get("EXDATE"), zone),
         description=_text(component.get("DESCRIPTION")),
@@ -857,9 +933,7 @@ def _end_of(
     elif duration is not None:
         _reject_broken("DURATION", duration, where)
         if not isinstance(duration.dt, timedelta):
-            raise EventError(
-                where, "has a DURATION that is not a duration; write it as PT1H."
-            )
+            raise EventError(where, f"has an invalid DURATION value; {_DURATION_HINT}.")
         end = _add_duration(start, duration.dt, all_day)
     else:
         end = _add_duration(start, timedelta(days=1 if all_day else 0), all_day)
@@ -980,14 +1054,36 @@ def _status_of(component: icalendar.Event) -> EventStatus:
         return EventStatus.CONFIRMED
 
 
-def _rrule_of(component: icalendar.Event) -> str | None:
+def _rrule_of(component: icalendar.Event, where: str) -> str | None:
     # NOTE: a second RRULE (deprecated by RFC 5545, still accepted by the
     # expander) is expanded but not shown in Event.rrule.
     value = component.get("RRULE")
     if value is None:
         return None
     first = value[0] if isinstance(value, list) else value
+    if isinstance(first, icalendar.vBroken):
+        raise EventError(where, "has an invalid RRULE; see RFC 5545, 3.3.10.")
+    _check_rrule_parts(first, where)
     return first.to_ical().decode()
+
+
+def _check_rrule_parts(rule: icalendar.vRecur, where: str) -> None:
+    """Reject RRULEs the expander would fail on, before anyone expands them."""
+    unknown = sorted(set(rule) - _RRULE_PARTS)
+    if unknown:
+        raise EventError(
+            where,
+            f"has an RRULE with {', '.join(unknown)}, which Tandem cannot expand; "
+            "use only the parts of RFC 5545, 3.3.10.",
+        )
+    frequencies = [str(f).upper() for f in _as_list(rule.get("FREQ", []))]
+    if len(frequencies) != 1 or frequencies[0] not in _FREQUENCIES:
+        raise EventError(
+            where,
+            f"has an RRULE with FREQ {', '.join(frequencies) or 'missing'}; set "
+            "FREQ to one of DAILY, WEEKLY, MONTHLY, YEARLY (or SECONDLY, "
+            "MINUTELY, HOURLY).",
+        )
 
 
 def _dates_of(values: Any, zone: tzinfo) -> tuple[datetime, ...]:

@@ -20,11 +20,12 @@ import copy
 import logging
 import re
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from emulators.google import params, schemas, times
 from emulators.google.errors import ApiError, bad_request, not_found
+from emulators.google.html import rewrite_as_ui
 from emulators.google.state import Calendar, EmulatorState, Record, SentUpdate
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ def expand_series(
             continue
         start = _start_of(exception, calendar) or original
         found.append((start, render(exception, calendar, listing=True), exception))
-    return [entry for entry in found if _overlaps(entry[1], calendar, since, until)]
+    return [entry for entry in found if overlaps(entry[1], calendar, since, until)]
 
 
 def _start_of(record: Record, calendar: Calendar) -> datetime | None:
@@ -166,7 +167,7 @@ def _start_of(record: Record, calendar: Calendar) -> datetime | None:
     return times.to_slot(record.resource["start"], record.resource["end"], calendar.time_zone).start
 
 
-def _overlaps(
+def overlaps(
     body: dict[str, Any], calendar: Calendar, since: datetime | None, until: datetime | None
 ) -> bool:
     # timeMin bounds an event's end and timeMax its start, both exclusive.
@@ -415,7 +416,7 @@ def write_event(
     merged = _merge(current, current_private, body, replace)
     if record is None:
         record = _new_exception(master, merged)
-    _apply(state, record, calendar, merged, body)
+    _apply(state, record, calendar, merged, before=current, body=body)
     method = "calendar.events.update" if replace else "calendar.events.patch"
     _record_updates(state, method, record, send_updates)
     logger.info("event written", extra={"calendar": calendar.id, "event": event_id})
@@ -507,13 +508,14 @@ def _apply(
     record: Record,
     calendar: Calendar,
     merged: dict[str, Any],
+    before: dict[str, Any],
     body: dict[str, Any],
 ) -> None:
-    before = record.resource or merged
     _check_times(merged, calendar)
     if any(before.get(f) != merged.get(f) for f in _SEQUENCE_FIELDS):
         merged["sequence"] = max(int(before.get("sequence", 0)) + 1, body.get("sequence", 0))
-    merged.pop("self", None)
+    for key in ("organizer", "creator"):
+        merged.get(key, {}).pop("self", None)
     record.private[calendar.id] = _take_private(merged)
     _normalise_attendees(merged, calendar.owner)
     record.resource = merged
@@ -580,11 +582,6 @@ def edit_in_ui(
     state: EmulatorState, calendar: Calendar, event_id: str, description: str
 ) -> dict[str, Any]:
     """Save a description the way the Calendar web UI does, as the calendar owner."""
-    from emulators.google.html import rewrite_as_ui
-
     body = {"description": rewrite_as_ui(description)}
     return write_event(state, calendar, event_id, body, None, None, replace=False)
 
-
-def date_of(value: str) -> date:
-    return date.fromisoformat(value)
