@@ -378,6 +378,25 @@ def opt_in(email: str) -> None:
     click.echo(f"{email} opted in")
 
 
+@cli.command("parse-reply")
+@click.argument("message", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+def parse_reply_command(message: Path, output_format: str) -> None:
+    """Show what Tandem would take from the email MESSAGE (an .eml file)."""
+    from addon.inbound import parse_reply
+
+    parsed = parse_reply(message.read_bytes())
+    if output_format == "json":
+        click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if parsed.rejection is not None:
+        click.echo(f"nothing taken ({parsed.rejection.code}): {parsed.rejection.message}")
+        return
+    for candidate in parsed.topics:
+        guessed = " (guessed)" if candidate.section_guessed else ""
+        click.echo(f"{candidate.section}{guessed}: {candidate.text}")
+
+
 # -- services -------------------------------------------------------------------
 
 

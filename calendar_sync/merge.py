@@ -35,11 +35,10 @@ order, mismatched tags, a marker inside a block) is user text. Because
 `merge_block` quotes every marker line of a body with ``> ``, text inside a
 block can never open or close one.
 
-Lines end at ``\\r\\n``, ``\\r`` or ``\\n`` only: calendar editors break lines
-nowhere else, so the other separators that `str.splitlines` knows stay inside
-a line. A new block uses the description's dominant line ending (see
-`dominant_line_ending`) and a replaced block keeps the line ending of the one
-it replaces.
+Lines end at ``\\r\\n``, ``\\r`` or ``\\n`` only. Other characters where
+`str.splitlines` also splits, such as U+2028, stay inside a line. A new block
+uses the description's dominant line ending (see `dominant_line_ending`), and
+a replaced block keeps the line ending of the one it replaces.
 
 What is kept
 ------------
@@ -99,7 +98,7 @@ _HTML_SEPARATOR = "<br><br>"
 
 @dataclass(frozen=True, slots=True)
 class BlockSpan:
-    """Where Tandem's block sits in a description.
+    """Position and content of Tandem's block in a description.
 
     `start` and `end` are offsets into the description, from the start
     marker to the end of the end marker. `body` is the text between the
@@ -115,7 +114,7 @@ class BlockSpan:
 
     @property
     def edited(self) -> bool:
-        """Whether the body differs from what Tandem wrote under this tag."""
+        """True when the body differs from what Tandem wrote under this tag."""
         return body_tag(self.body) != self.tag
 
 
@@ -156,15 +155,15 @@ def end_marker(tag: str) -> str:
 
 
 def is_marker_line(text: str) -> bool:
-    """Whether a line's text reads as a start or end marker."""
+    """Return whether a line's text reads as a start or end marker."""
     return bool(_START_MARKER.fullmatch(text) or _END_MARKER.fullmatch(text))
 
 
 def dominant_line_ending(text: str) -> str:
     """Return the most frequent line ending in `text`, or "\\n" when it has none.
 
-    A tie goes to ``\\r\\n`` (RFC 5545 and Outlook), then ``\\n`` (Google
-    Calendar), then ``\\r``.
+    A tie goes to ``\\r\\n`` (what Outlook writes), then ``\\n`` (what Google
+    Calendar writes), then ``\\r``.
     """
     counts = Counter(match.group() for match in _LINE_END.finditer(text))
     if not counts:
@@ -299,7 +298,7 @@ def _ends_with_line_ending(text: str) -> bool:
 
 
 def _ends_with_separator(before: str, newline: str) -> bool:
-    """Whether `before` ends with a line ending followed by `newline`."""
+    """Return whether `before` ends with a line ending followed by `newline`."""
     return before.endswith(newline) and _ends_with_line_ending(before[: -len(newline)])
 
 
@@ -487,7 +486,7 @@ def _first_character(source: str, tokens: Sequence[_HtmlToken]) -> int:
         for match in _HTML_CHARACTER.finditer(source, token.start, token.end):
             if html.unescape(match.group()).strip():
                 return match.start()
-    raise ValueError("A marker line has no text; this is a bug in the line reader.")
+    raise ValueError("Internal error: a marker line was found without text.")
 
 
 def _last_character(source: str, tokens: Sequence[_HtmlToken]) -> int:
@@ -498,7 +497,7 @@ def _last_character(source: str, tokens: Sequence[_HtmlToken]) -> int:
             if html.unescape(match.group()).strip():
                 end = match.end()
     if end is None:
-        raise ValueError("A marker line has no text; this is a bug in the line reader.")
+        raise ValueError("Internal error: a marker line was found without text.")
     return end
 
 

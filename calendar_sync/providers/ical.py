@@ -8,8 +8,8 @@ resolved through `calendar_sync.timezones`. Writes change both copies, so the
 saved file keeps the shape, the zones and the properties it was read with.
 
 An event that cannot be read (no UID, no DTSTART, an invalid date, an unknown
-TZID, DTEND before DTSTART) is left out and recorded in `skipped`; it stays in
-the file untouched. A file that cannot be read at all raises
+TZID, DTEND before DTSTART) is left out and recorded in `skipped`, and it
+stays in the file untouched. A file that cannot be read at all raises
 `CalendarFileError`.
 """
 
@@ -99,7 +99,7 @@ _FREQUENCIES = frozenset(
     {"SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"}
 )
 
-# What the expander raises for a series it cannot expand.
+# Errors the expander raises for a series it cannot expand.
 _EXPANSION_ERRORS = (
     recurring_ical_events.errors.BadRuleStringFormat,
     recurring_ical_events.errors.InvalidCalendar,
@@ -114,6 +114,39 @@ _DATE_FORMAT_HINT = (
     "(RFC 5545, sections 3.3.4 and 3.3.5)"
 )
 _DURATION_HINT = "write a duration such as PT1H or P1D (RFC 5545, 3.3.6)"
+
+
+class _TolerantAlarm(icalendar.Alarm):
+    ignore_exceptions = True
+
+
+class _TolerantStandard(icalendar.TimezoneStandard):
+    ignore_exceptions = True
+
+
+class _TolerantDaylight(icalendar.TimezoneDaylight):
+    ignore_exceptions = True
+
+
+def _tolerant_components() -> icalendar.ComponentFactory:
+    factory = icalendar.ComponentFactory()
+    for component_class in (_TolerantAlarm, _TolerantStandard, _TolerantDaylight):
+        factory.add_component_class(component_class)
+    return factory
+
+
+class _ReadingCalendar(icalendar.Calendar):
+    """A Calendar whose parser keeps invalid alarm and zone values as they are.
+
+    icalendar 7 raises on an invalid value inside VALARM, STANDARD or
+    DAYLIGHT, so one "TRIGGER:PT-2H" or an iCloud "TZOFFSETFROM:+5328" would
+    make the whole file unreadable. With ignore_exceptions the parser keeps
+    such a value as vBroken, and serialising writes it back unchanged.
+    """
+
+    # Private in icalendar 7.3: the factory that maps component names to
+    # classes for this class and everything it parses.
+    _components_factory = _tolerant_components()
 
 
 @dataclass(eq=False)
@@ -354,10 +387,16 @@ class ICalendarProvider(CalendarProvider):
         readable: icalendar.Event | None = None,
     ) -> _Entry:
         where = _where(original, line)
+        _reject_unparsed_lines(original, line, where)
         if readable is None:
             readable = self._standardise_component(original)
         readable = _readable_copy(readable, self._zone, where)
         event = _to_event(readable, self._zone, self.path, _etag(original), where)
+        if event.rrule is not None and readable.get("RRULE") is not original.get(
+            "RRULE"
+        ):
+            # Show the rule as the file writes it, not with the adjusted UNTIL.
+            event = replace(event, rrule=_rrule_of(original, where))
         entry = _Entry(original, readable, line, event)
         self._index(entry, where)
         self._entries.append(entry)
@@ -667,7 +706,7 @@ def _close_block(
 
 def _parse(path: str, text: str) -> icalendar.Calendar:
     try:
-        calendar = icalendar.Calendar.from_ical(text)
+        calendar = _ReadingCalendar.from_ical(text)
     except ValueError as error:
         raise CalendarFileError(path, *_describe_parse_error(text, error)) from error
     if not isinstance(calendar, icalendar.Calendar):
@@ -731,6 +770,23 @@ def _standardise(
     return zone, x_wr_timezone.to_standard(calendar, timezone=zone)
 
 
+def _reject_unparsed_lines(
+    component: icalendar.Event, line: int | None, where: str
+) -> None:
+    """Skip an event in which the parser dropped a line it could not split.
+
+    NOTE: the parser does not keep such a line, so a save after a write
+    drops it from the skipped event too.
+    """
+    if any(name is None for name, _ in getattr(component, "errors", [])):
+        begins = f" (the VEVENT begins on line {line})" if line else ""
+        raise EventError(
+            where,
+            f"contains a line that is not a valid content line{begins}; every "
+            "line needs the form NAME:VALUE (RFC 5545, 3.1). Fix or remove it.",
+        )
+
+
 def _top_level_events(calendar: icalendar.Calendar) -> list[icalendar.Event]:
     return [c for c in calendar.subcomponents if c.name == "VEVENT"]
 
@@ -769,6 +825,10 @@ def _readable_copy(
     # An empty "RRULE:" (seen in holiday calendars from calendarlabs.com)
     # describes no recurrence, so the event is read as a single event.
     empty_rule = "RRULE" in component and not component["RRULE"]
+    start = replacements.get("DTSTART", component.get("DTSTART"))
+    rule = _rule_with_matching_until(component.get("RRULE"), start)
+    if rule is not None:
+        replacements["RRULE"] = rule
     if not replacements and not empty_rule:
         return component
 
@@ -778,6 +838,32 @@ def _readable_copy(
     if empty_rule:
         del readable["RRULE"]
     return readable
+
+
+def _rule_with_matching_until(rule: Any, start: Any) -> icalendar.vRecur | None:
+    """Return a copy of `rule` whose UNTIL has DTSTART's value type, if it differs.
+
+    RFC 5545, 3.3.10 requires both to be of the same type but exports mix
+    them. UNTIL is inclusive, so a date UNTIL of a timed series keeps every
+    instance of that day, and a date-time UNTIL of an all-day series keeps
+    its own day.
+    """
+    if not isinstance(rule, icalendar.vRecur) or not rule.get("UNTIL"):
+        return None
+    if start is None or not hasattr(start, "dt"):
+        return None
+    until = rule["UNTIL"][0]
+    timed = isinstance(start.dt, datetime)
+    if timed and not isinstance(until, datetime):
+        last = datetime.combine(until, time(23, 59, 59), start.dt.tzinfo)
+        fixed = last.astimezone(UTC) if start.dt.tzinfo is not None else last
+    elif not timed and isinstance(until, datetime):
+        fixed = until.date()
+    else:
+        return None
+    changed = icalendar.vRecur(rule)
+    changed["UNTIL"] = [fixed]
+    return changed
 
 
 def _aware_single(name: str, value: Any, zone: tzinfo, where: str) -> Any:

@@ -30,15 +30,32 @@ logger = logging.getLogger(__name__)
 
 _AUTH = "https://www.googleapis.com/auth/"
 CALENDAR_READ = {
-    _AUTH + s for s in ("calendar", "calendar.readonly", "calendar.events", "calendar.events.readonly")
+    _AUTH + s
+    for s in (
+        "calendar",
+        "calendar.readonly",
+        "calendar.events",
+        "calendar.events.readonly",
+    )
 }
 CALENDAR_WRITE = {_AUTH + "calendar", _AUTH + "calendar.events"}
-FREEBUSY = CALENDAR_READ | {_AUTH + "calendar.freebusy", _AUTH + "calendar.events.freebusy"}
+FREEBUSY = CALENDAR_READ | {
+    _AUTH + "calendar.freebusy",
+    _AUTH + "calendar.events.freebusy",
+}
 CALENDAR_LIST = {
     _AUTH + s
-    for s in ("calendar", "calendar.readonly", "calendar.calendarlist", "calendar.calendarlist.readonly")
+    for s in (
+        "calendar",
+        "calendar.readonly",
+        "calendar.calendarlist",
+        "calendar.calendarlist.readonly",
+    )
 }
-DIRECTORY_READ = {_AUTH + "admin.directory.user", _AUTH + "admin.directory.user.readonly"}
+DIRECTORY_READ = {
+    _AUTH + "admin.directory.user",
+    _AUTH + "admin.directory.user.readonly",
+}
 
 Handler = Callable[[Grant, dict[str, Any], Any], Any]
 
@@ -79,7 +96,9 @@ def create_app(state: EmulatorState | None = None, strict: bool = True) -> FastA
 
 async def _emulator_error(_request: Request, error: Exception) -> Response:
     assert isinstance(error, EmulatorError)
-    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+    return JSONResponse(
+        error.body(), status_code=error.status_code, headers=error.headers
+    )
 
 
 async def _http_error(_request: Request, error: Exception) -> Response:
@@ -93,13 +112,21 @@ def _fault_error(fault: Fault) -> ApiError:
     """Build the error Google returns for an injected fault kind."""
     headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
     if fault.kind in ("rateLimitExceeded", "userRateLimitExceeded"):
-        text = "Rate Limit Exceeded" if fault.kind == "rateLimitExceeded" else "User Rate Limit Exceeded"
+        text = (
+            "Rate Limit Exceeded"
+            if fault.kind == "rateLimitExceeded"
+            else "User Rate Limit Exceeded"
+        )
         return ApiError(403, fault.kind, text, domain="usageLimits", headers=headers)
     if fault.kind == "429":
-        return ApiError(429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits", headers)
+        return ApiError(
+            429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits", headers
+        )
     if fault.kind == "500":
         return ApiError(500, "backendError", "Backend Error", headers=headers)
-    return ApiError(503, "backendError", "The service is currently unavailable.", headers=headers)
+    return ApiError(
+        503, "backendError", "The service is currently unavailable.", headers=headers
+    )
 
 
 async def _call(
@@ -111,7 +138,9 @@ async def _call(
     body_schema: str | None = None,
 ) -> Response:
     state: EmulatorState = request.app.state.emulator
-    document = schemas.DIRECTORY if method_id.startswith("directory.") else schemas.CALENDAR
+    document = (
+        schemas.DIRECTORY if method_id.startswith("directory.") else schemas.CALENDAR
+    )
     entry = LoggedRequest(
         method=method_id,
         http_method=request.method,
@@ -123,7 +152,9 @@ async def _call(
     )
     state.requests.append(entry)
     try:
-        result = await _run(request, state, document, method_id, scopes, handler, body_schema, entry)
+        result = await _run(
+            request, state, document, method_id, scopes, handler, body_schema, entry
+        )
     except EmulatorError as error:
         entry.status = error.status_code
         return await _emulator_error(request, error)
@@ -147,7 +178,11 @@ async def _run(
     grant = oauth.check_bearer(state, request.headers.get("authorization"))
     entry.user = grant.user
     if not scopes & set(grant.scopes):
-        raise ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+        raise ApiError(
+            403,
+            "insufficientPermissions",
+            "Request had insufficient authentication scopes.",
+        )
     fault = state.take_fault(method_id)
     if fault is not None:
         raise _fault_error(fault)
@@ -164,7 +199,9 @@ async def _json(request: Request) -> Any:
     try:
         return json.loads(raw or b"{}")
     except ValueError:
-        raise ApiError(400, "parseError", "Invalid JSON payload received: the body is not JSON.") from None
+        raise ApiError(
+            400, "parseError", "Invalid JSON payload received: the body is not JSON."
+        ) from None
 
 
 def _multi(request: Request) -> dict[str, list[str]]:
@@ -188,7 +225,10 @@ def _checked(
             str(p) for p in problems[:5]
         )
         state.schema_violations.append(text)
-        logger.error("schema violation", extra={"method": entry.method, "problems": len(problems)})
+        logger.error(
+            "schema violation",
+            extra={"method": entry.method, "problems": len(problems)},
+        )
         entry.status = 500
         return JSONResponse(ApiError(500, "backendError", text).body(), status_code=500)
     return JSONResponse(result)
@@ -211,9 +251,13 @@ def _add_calendar_routes(app: FastAPI, prefix: str) -> None:
     @app.get(events_path, include_in_schema=not prefix)
     async def events_list(request: Request, calendar_id: str) -> Response:
         def handle(grant: Grant, query: dict, _body: Any) -> Any:
-            return queries.list_events(state, _own_calendar(state, grant, calendar_id), query)
+            return queries.list_events(
+                state, _own_calendar(state, grant, calendar_id), query
+            )
 
-        return await _call(request, "calendar.events.list", CALENDAR_READ, handle, "Events")
+        return await _call(
+            request, "calendar.events.list", CALENDAR_READ, handle, "Events"
+        )
 
     @app.post(events_path, include_in_schema=not prefix)
     async def events_insert(request: Request, calendar_id: str) -> Response:
@@ -221,50 +265,78 @@ def _add_calendar_routes(app: FastAPI, prefix: str) -> None:
             calendar = _own_calendar(state, grant, calendar_id)
             return events.insert_event(state, calendar, body, _send_updates(query))
 
-        return await _call(request, "calendar.events.insert", CALENDAR_WRITE, handle, "Event", "Event")
+        return await _call(
+            request, "calendar.events.insert", CALENDAR_WRITE, handle, "Event", "Event"
+        )
 
     @app.post(events_path + "/watch", include_in_schema=not prefix)
     async def events_watch(request: Request, calendar_id: str) -> Response:
         def handle(grant: Grant, _query: dict, body: Any) -> Any:
             calendar = _own_calendar(state, grant, calendar_id)
-            channel = notify.open_channel(state, notifier, calendar.id, grant.user, body)
+            channel = notify.open_channel(
+                state, notifier, calendar.id, grant.user, body
+            )
             return _channel_resource(channel)
 
-        return await _call(request, "calendar.events.watch", CALENDAR_READ, handle, "Channel", "Channel")
+        return await _call(
+            request,
+            "calendar.events.watch",
+            CALENDAR_READ,
+            handle,
+            "Channel",
+            "Channel",
+        )
 
     @app.get(events_path + "/{event_id}", include_in_schema=not prefix)
     async def events_get(request: Request, calendar_id: str, event_id: str) -> Response:
         def handle(grant: Grant, _query: dict, _body: Any) -> Any:
             return events.get_event(_own_calendar(state, grant, calendar_id), event_id)
 
-        return await _call(request, "calendar.events.get", CALENDAR_READ, handle, "Event")
+        return await _call(
+            request, "calendar.events.get", CALENDAR_READ, handle, "Event"
+        )
 
     @app.get(events_path + "/{event_id}/instances", include_in_schema=not prefix)
-    async def events_instances(request: Request, calendar_id: str, event_id: str) -> Response:
+    async def events_instances(
+        request: Request, calendar_id: str, event_id: str
+    ) -> Response:
         def handle(grant: Grant, query: dict, _body: Any) -> Any:
             calendar = _own_calendar(state, grant, calendar_id)
             return queries.list_instances(state, calendar, event_id, query)
 
-        return await _call(request, "calendar.events.instances", CALENDAR_READ, handle, "Events")
+        return await _call(
+            request, "calendar.events.instances", CALENDAR_READ, handle, "Events"
+        )
 
-    for verb, method_id in (("patch", "calendar.events.patch"), ("put", "calendar.events.update")):
+    for verb, method_id in (
+        ("patch", "calendar.events.patch"),
+        ("put", "calendar.events.update"),
+    ):
         _add_write_route(app, events_path + "/{event_id}", verb, method_id, not prefix)
 
     @app.delete(events_path + "/{event_id}", include_in_schema=not prefix)
-    async def events_delete(request: Request, calendar_id: str, event_id: str) -> Response:
+    async def events_delete(
+        request: Request, calendar_id: str, event_id: str
+    ) -> Response:
         def handle(grant: Grant, query: dict, _body: Any) -> Any:
             calendar = _own_calendar(state, grant, calendar_id)
             if_match = request.headers.get("if-match")
-            events.delete_event(state, calendar, event_id, if_match, _send_updates(query))
+            events.delete_event(
+                state, calendar, event_id, if_match, _send_updates(query)
+            )
 
-        return await _call(request, "calendar.events.delete", CALENDAR_WRITE, handle, None)
+        return await _call(
+            request, "calendar.events.delete", CALENDAR_WRITE, handle, None
+        )
 
     @app.post(prefix + "/channels/stop", include_in_schema=not prefix)
     async def channels_stop(request: Request) -> Response:
         def handle(_grant: Grant, _query: dict, body: Any) -> Any:
             notify.stop_channel(state, body)
 
-        return await _call(request, "calendar.channels.stop", CALENDAR_READ, handle, None, "Channel")
+        return await _call(
+            request, "calendar.channels.stop", CALENDAR_READ, handle, None, "Channel"
+        )
 
     @app.post(prefix + "/freeBusy", include_in_schema=not prefix)
     async def freebusy_query(request: Request) -> Response:
@@ -272,7 +344,12 @@ def _add_calendar_routes(app: FastAPI, prefix: str) -> None:
             return queries.free_busy(state, grant.user, body)
 
         return await _call(
-            request, "calendar.freebusy.query", FREEBUSY, handle, "FreeBusyResponse", "FreeBusyRequest"
+            request,
+            "calendar.freebusy.query",
+            FREEBUSY,
+            handle,
+            "FreeBusyResponse",
+            "FreeBusyRequest",
         )
 
     @app.get(prefix + "/users/me/calendarList", include_in_schema=not prefix)
@@ -280,10 +357,14 @@ def _add_calendar_routes(app: FastAPI, prefix: str) -> None:
         def handle(grant: Grant, _query: dict, _body: Any) -> Any:
             return queries.calendar_list(state, grant.user)
 
-        return await _call(request, "calendar.calendarList.list", CALENDAR_LIST, handle, "CalendarList")
+        return await _call(
+            request, "calendar.calendarList.list", CALENDAR_LIST, handle, "CalendarList"
+        )
 
 
-def _add_write_route(app: FastAPI, path: str, verb: str, method_id: str, documented: bool) -> None:
+def _add_write_route(
+    app: FastAPI, path: str, verb: str, method_id: str, documented: bool
+) -> None:
     state: EmulatorState = app.state.emulator
 
     async def write(request: Request, calendar_id: str, event_id: str) -> Response:
@@ -330,7 +411,9 @@ def _add_directory_routes(app: FastAPI) -> None:
         def handle(grant: Grant, query: dict, _body: Any) -> Any:
             return directory.list_users(state, grant.user, query)
 
-        return await _call(request, "directory.users.list", DIRECTORY_READ, handle, "Users")
+        return await _call(
+            request, "directory.users.list", DIRECTORY_READ, handle, "Users"
+        )
 
 
 def _add_oauth_routes(app: FastAPI) -> None:

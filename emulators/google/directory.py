@@ -18,7 +18,9 @@ DEFAULT_PAGE_SIZE = 100  # users.list default maxResults
 MAX_PAGE_SIZE = 500
 
 
-def list_users(state: EmulatorState, caller: str, query: dict[str, Any]) -> dict[str, Any]:
+def list_users(
+    state: EmulatorState, caller: str, query: dict[str, Any]
+) -> dict[str, Any]:
     """Answer users.list for the caller's domain."""
     domain = _domain_of_request(state, caller, query)
     if "pageToken" in query:
@@ -31,7 +33,9 @@ def list_users(state: EmulatorState, caller: str, query: dict[str, Any]) -> dict
             key=lambda u: u.email,
         )
         users = [u for u in users if _matches_query(u, query.get("query"))]
-        snapshot = PageSnapshot(("users.list", domain), [_resource(u) for u in users], None)
+        snapshot = PageSnapshot(
+            ("users.list", domain), [_resource(u) for u in users], None
+        )
     return _page(state, snapshot, query.get("maxResults", DEFAULT_PAGE_SIZE))
 
 
@@ -39,14 +43,19 @@ def _domain_of_request(state: EmulatorState, caller: str, query: dict[str, Any])
     user = state.users.get(caller)
     if user is None or not user.is_admin:
         raise ApiError(403, "forbidden", "Not Authorized to access this resource/api")
-    if query.get("customer") == "my_customer" or query.get("customer") == _customer_id(user):
+    if query.get("customer") == "my_customer" or query.get("customer") == _customer_id(
+        user
+    ):
         return user.domain
     if "domain" in query:
         if query["domain"] != user.domain:
-            raise ApiError(403, "forbidden", "Not Authorized to access this resource/api")
+            raise ApiError(
+                403, "forbidden", "Not Authorized to access this resource/api"
+            )
         return user.domain
     raise bad_request(
-        "Bad Request: pass customer=my_customer or domain=<your domain>.", reason="badRequest"
+        "Bad Request: pass customer=my_customer or domain=<your domain>.",
+        reason="badRequest",
     )
 
 
@@ -57,7 +66,9 @@ def _matches_query(user: User, text: str | None) -> bool:
         return True
     if text.replace(" ", "") in ("isSuspended=true", "isSuspended=false"):
         return user.suspended == text.replace(" ", "").endswith("true")
-    raise bad_request(f"Unsupported users.list query {text!r}: use isSuspended=true|false.")
+    raise bad_request(
+        f"Unsupported users.list query {text!r}: use isSuspended=true|false."
+    )
 
 
 def _customer_id(user: User) -> str:

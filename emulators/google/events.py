@@ -78,7 +78,9 @@ def render(record: Record, calendar: Calendar, listing: bool) -> dict[str, Any]:
 
 
 def _tombstone(record: Record) -> dict[str, Any]:
-    body = {key: record.resource[key] for key in _TOMBSTONE_FIELDS if key in record.resource}
+    body = {
+        key: record.resource[key] for key in _TOMBSTONE_FIELDS if key in record.resource
+    }
     body["status"] = "cancelled"
     if "originalStartTime" in record.resource:
         body["originalStartTime"] = record.resource["originalStartTime"]
@@ -96,7 +98,9 @@ def _mark_self(body: dict[str, Any], owner: str) -> None:
 
 
 def series_slot(record: Record, calendar: Calendar) -> times.Slot:
-    return times.to_slot(record.resource["start"], record.resource["end"], calendar.time_zone)
+    return times.to_slot(
+        record.resource["start"], record.resource["end"], calendar.time_zone
+    )
 
 
 def series_zone(record: Record, calendar: Calendar) -> str:
@@ -110,7 +114,9 @@ def occurrence_time(moment: datetime, all_day: bool, zone: str) -> dict[str, str
     return {"dateTime": times.format_datetime(moment, zone), "timeZone": zone}
 
 
-def render_instance(master: Record, original: datetime, calendar: Calendar) -> dict[str, Any]:
+def render_instance(
+    master: Record, original: datetime, calendar: Calendar
+) -> dict[str, Any]:
     """Build the unmodified occurrence of `master` that starts at `original`."""
     slot = series_slot(master, calendar)
     zone = series_zone(master, calendar)
@@ -121,7 +127,9 @@ def render_instance(master: Record, original: datetime, calendar: Calendar) -> d
     body["recurringEventId"] = master.id
     body["originalStartTime"] = occurrence_time(original, slot.all_day, zone)
     body["start"] = occurrence_time(original, slot.all_day, zone)
-    body["end"] = occurrence_time(original + (slot.end - slot.start), slot.all_day, zone)
+    body["end"] = occurrence_time(
+        original + (slot.end - slot.start), slot.all_day, zone
+    )
     return body
 
 
@@ -164,11 +172,16 @@ def expand_series(
 def _start_of(record: Record, calendar: Calendar) -> datetime | None:
     if "start" not in record.resource:
         return None
-    return times.to_slot(record.resource["start"], record.resource["end"], calendar.time_zone).start
+    return times.to_slot(
+        record.resource["start"], record.resource["end"], calendar.time_zone
+    ).start
 
 
 def overlaps(
-    body: dict[str, Any], calendar: Calendar, since: datetime | None, until: datetime | None
+    body: dict[str, Any],
+    calendar: Calendar,
+    since: datetime | None,
+    until: datetime | None,
 ) -> bool:
     # timeMin bounds an event's end and timeMax its start, both exclusive.
     if "start" not in body:
@@ -201,7 +214,9 @@ def resolve(
     return (None, master, original) if original else (None, None, None)
 
 
-def _match_occurrence(master: Record, calendar: Calendar, suffix: str) -> datetime | None:
+def _match_occurrence(
+    master: Record, calendar: Calendar, suffix: str
+) -> datetime | None:
     if not _INSTANCE_SUFFIX.fullmatch(suffix):
         return None
     slot = series_slot(master, calendar)
@@ -280,14 +295,18 @@ def _check_new_id(state: EmulatorState, calendar: Calendar, event_id: str) -> No
         )
     # Ids stay taken after a delete, as at Google.
     if event_id in calendar.records:
-        raise ApiError(409, "duplicate", f"The requested identifier {event_id!r} already exists.")
+        raise ApiError(
+            409, "duplicate", f"The requested identifier {event_id!r} already exists."
+        )
 
 
 def _writable(body: dict[str, Any]) -> dict[str, Any]:
     return {k: copy.deepcopy(v) for k, v in body.items() if k not in _SERVER_FIELDS}
 
 
-def _server_fields(state: EmulatorState, calendar: Calendar, event_id: str) -> dict[str, Any]:
+def _server_fields(
+    state: EmulatorState, calendar: Calendar, event_id: str
+) -> dict[str, Any]:
     now = times.format_utc(datetime.now(UTC))
     return {
         "kind": "calendar#event",
@@ -319,7 +338,9 @@ def _check_times(resource: dict[str, Any], calendar: Calendar) -> None:
 def _check_recurrence(resource: dict[str, Any], slot: times.Slot) -> None:
     # Google needs a zone to expand a timed series across DST changes.
     if not slot.all_day and not resource["start"].get("timeZone"):
-        raise bad_request("Missing time zone definition for start time.", reason="required")
+        raise bad_request(
+            "Missing time zone definition for start time.", reason="required"
+        )
     for line in resource["recurrence"]:
         if not re.match(r"(RRULE|EXRULE|RDATE|EXDATE)[:;]", line):
             raise bad_request(f"Invalid recurrence rule {line!r}.")
@@ -428,7 +449,9 @@ def _check_if_match(if_match: str | None, etag: str) -> None:
         return
     candidates = [value.strip() for value in if_match.split(",")]
     if "*" not in candidates and etag not in candidates:
-        raise ApiError(412, "conditionNotMet", "Precondition Failed", location="If-Match")
+        raise ApiError(
+            412, "conditionNotMet", "Precondition Failed", location="If-Match"
+        )
 
 
 def _organizer(resource: dict[str, Any]) -> str:
@@ -436,13 +459,20 @@ def _organizer(resource: dict[str, Any]) -> str:
 
 
 def _write_attendee_copy(
-    state: EmulatorState, calendar: Calendar, record: Record | None, body: dict[str, Any]
+    state: EmulatorState,
+    calendar: Calendar,
+    record: Record | None,
+    body: dict[str, Any],
 ) -> dict[str, Any]:
     # An attendee may change only their own copy's private properties here.
     # NOTE: Google also lets an attendee keep other local edits on their copy;
     # the emulator rejects those so that a write as a non-organizer shows up.
     extended = body.get("extendedProperties", {})
-    if record is None or set(body) - {"extendedProperties"} or set(extended) - {"private"}:
+    if (
+        record is None
+        or set(body) - {"extendedProperties"}
+        or set(extended) - {"private"}
+    ):
         raise ApiError(
             403,
             "forbiddenForNonOrganizer",
@@ -513,7 +543,9 @@ def _apply(
 ) -> None:
     _check_times(merged, calendar)
     if any(before.get(f) != merged.get(f) for f in _SEQUENCE_FIELDS):
-        merged["sequence"] = max(int(before.get("sequence", 0)) + 1, body.get("sequence", 0))
+        merged["sequence"] = max(
+            int(before.get("sequence", 0)) + 1, body.get("sequence", 0)
+        )
     for key in ("organizer", "creator"):
         merged.get(key, {}).pop("self", None)
     record.private[calendar.id] = _take_private(merged)
@@ -556,7 +588,9 @@ def delete_event(
 
     if record is None:
         record = _new_exception(master, current)
-        record.resource = {k: v for k, v in current.items() if k != "extendedProperties"}
+        record.resource = {
+            k: v for k, v in current.items() if k != "extendedProperties"
+        }
         _align_exception(state, master, record)
     _cancel(state, record)
     _record_updates(state, "calendar.events.delete", record, send_updates)
@@ -584,4 +618,3 @@ def edit_in_ui(
     """Save a description the way the Calendar web UI does, as the calendar owner."""
     body = {"description": rewrite_as_ui(description)}
     return write_event(state, calendar, event_id, body, None, None, replace=False)
-

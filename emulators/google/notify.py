@@ -82,7 +82,13 @@ class Notifier:
         if channel.token is not None:
             headers["X-Goog-Channel-Token"] = channel.token
         self._queue.put(
-            (channel.address, headers, channel.id, resource_state, channel.message_number)
+            (
+                channel.address,
+                headers,
+                channel.id,
+                resource_state,
+                channel.message_number,
+            )
         )
 
     def _run(self) -> None:
@@ -108,7 +114,9 @@ class Notifier:
                 "notification delivery failed",
                 extra={"channel": channel_id, "error": error},
             )
-        self.deliveries.append(Delivery(channel_id, resource_state, number, status, error))
+        self.deliveries.append(
+            Delivery(channel_id, resource_state, number, status, error)
+        )
 
 
 def _resource_uri(calendar_id: str) -> str:
@@ -125,7 +133,9 @@ def open_channel(
     if body["type"] not in ("web_hook", "webhook"):
         raise bad_request(f"Unsupported channel type {body['type']!r}; use web_hook.")
     if body["id"] in state.channels:
-        raise ApiError(400, "channelIdNotUnique", f"Channel id {body['id']!r} not unique.")
+        raise ApiError(
+            400, "channelIdNotUnique", f"Channel id {body['id']!r} not unique."
+        )
     _check_address(body["address"])
 
     now_ms = int(time.time() * 1000)

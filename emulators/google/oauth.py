@@ -23,7 +23,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from emulators.google.errors import ApiError, OAuthError
-from emulators.google.state import AuthorizationCode, EmulatorState, Grant, ServiceAccount
+from emulators.google.state import (
+    AuthorizationCode,
+    EmulatorState,
+    Grant,
+    ServiceAccount,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +55,9 @@ def authorize(state: EmulatorState, query: dict[str, str]) -> str:
         )
     user = query.get("login_hint", "")
     if user not in state.users:
-        raise OAuthError("access_denied", f"No emulated user {user!r}; pass login_hint.")
+        raise OAuthError(
+            "access_denied", f"No emulated user {user!r}; pass login_hint."
+        )
 
     code = issue_code(state, client.client_id, redirect_uri, user, query)
     reply = {"code": code, "scope": query.get("scope", "")}
@@ -60,7 +67,11 @@ def authorize(state: EmulatorState, query: dict[str, str]) -> str:
 
 
 def issue_code(
-    state: EmulatorState, client_id: str, redirect_uri: str, user: str, query: dict[str, str]
+    state: EmulatorState,
+    client_id: str,
+    redirect_uri: str,
+    user: str,
+    query: dict[str, str],
 ) -> str:
     code = "4/0Ab" + secrets.token_urlsafe(32)
     state.codes[code] = AuthorizationCode(
@@ -76,7 +87,9 @@ def issue_code(
     return code
 
 
-def exchange(state: EmulatorState, form: dict[str, str], token_url: str) -> dict[str, Any]:
+def exchange(
+    state: EmulatorState, form: dict[str, str], token_url: str
+) -> dict[str, Any]:
     """Run one grant of the token endpoint and return the token response."""
     grant_type = form.get("grant_type", "")
     if grant_type == "authorization_code":
@@ -102,7 +115,9 @@ def _code_grant(state: EmulatorState, form: dict[str, str]) -> dict[str, Any]:
     # A code works once (RFC 6749 section 4.1.2).
     code = state.codes.pop(form.get("code", ""), None)
     if code is None or code.client_id != client_id or code.expires_at < time.time():
-        raise OAuthError("invalid_grant", "Malformed auth code, or it was already used.")
+        raise OAuthError(
+            "invalid_grant", "Malformed auth code, or it was already used."
+        )
     if form.get("redirect_uri") != code.redirect_uri:
         raise OAuthError("redirect_uri_mismatch", "Bad Request: redirect_uri differs.")
     _check_pkce(code, form.get("code_verifier"))
@@ -123,7 +138,9 @@ def _check_pkce(code: AuthorizationCode, verifier: str | None) -> None:
     if not verifier:
         raise OAuthError("invalid_grant", "Missing code verifier.")
     if not _VERIFIER.fullmatch(verifier):
-        raise OAuthError("invalid_grant", "Invalid code verifier: bad length or characters.")
+        raise OAuthError(
+            "invalid_grant", "Invalid code verifier: bad length or characters."
+        )
     if code.code_challenge_method == "S256":
         digest = hashlib.sha256(verifier.encode("ascii")).digest()
         expected = base64.urlsafe_b64encode(digest).decode().rstrip("=")
@@ -140,7 +157,9 @@ def _refresh_grant(state: EmulatorState, form: dict[str, str]) -> dict[str, Any]
         raise OAuthError("invalid_grant", "Token has been expired or revoked.")
     scopes = form.get("scope", "").split() or stored.scopes
     if not set(scopes) <= set(stored.scopes):
-        raise OAuthError("invalid_scope", "The requested scopes exceed the granted ones.")
+        raise OAuthError(
+            "invalid_scope", "The requested scopes exceed the granted ones."
+        )
     return _access_token(state, Grant(stored.user, scopes, client_id))
 
 
@@ -156,11 +175,15 @@ def _access_token(state: EmulatorState, grant: Grant) -> dict[str, Any]:
     }
 
 
-def _jwt_grant(state: EmulatorState, form: dict[str, str], token_url: str) -> dict[str, Any]:
+def _jwt_grant(
+    state: EmulatorState, form: dict[str, str], token_url: str
+) -> dict[str, Any]:
     header, claims, signed, signature = _split_jwt(form.get("assertion", ""))
     account = state.service_accounts.get(claims.get("iss", ""))
     if account is None:
-        raise OAuthError("invalid_grant", f"Unknown service account {claims.get('iss')!r}.")
+        raise OAuthError(
+            "invalid_grant", f"Unknown service account {claims.get('iss')!r}."
+        )
     _verify_signature(account, header, signed, signature)
     _check_claims(claims, token_url)
 
@@ -181,7 +204,9 @@ def _split_jwt(assertion: str) -> tuple[dict, dict, bytes, bytes]:
         claims = json.loads(_unb64(parts[1]))
         signature = _unb64(parts[2])
     except ValueError:
-        raise OAuthError("invalid_grant", "The assertion is not valid base64url JSON.") from None
+        raise OAuthError(
+            "invalid_grant", "The assertion is not valid base64url JSON."
+        ) from None
     return header, claims, f"{parts[0]}.{parts[1]}".encode("ascii"), signature
 
 
@@ -205,7 +230,9 @@ def _verify_signature(
 
 def _check_claims(claims: dict[str, Any], token_url: str) -> None:
     if claims.get("aud") not in (GOOGLE_TOKEN_URL, token_url):
-        raise OAuthError("invalid_grant", f"Invalid JWT audience {claims.get('aud')!r}.")
+        raise OAuthError(
+            "invalid_grant", f"Invalid JWT audience {claims.get('aud')!r}."
+        )
     now = time.time()
     issued, expires = claims.get("iat", 0), claims.get("exp", 0)
     short_lived = 0 < expires - issued <= MAX_ASSERTION_SECONDS
@@ -217,7 +244,10 @@ def _check_claims(claims: dict[str, Any], token_url: str) -> None:
 
 
 def _impersonated(
-    state: EmulatorState, account: ServiceAccount, subject: str | None, scopes: list[str]
+    state: EmulatorState,
+    account: ServiceAccount,
+    subject: str | None,
+    scopes: list[str],
 ) -> str:
     if not subject:
         return account.client_email
@@ -254,7 +284,9 @@ def check_bearer(state: EmulatorState, authorization: str | None) -> Grant:
             "authError",
             "Request had invalid authentication credentials: send a valid OAuth 2 "
             "access token in the Authorization header.",
-            headers={"WWW-Authenticate": 'Bearer realm="emulator", error="invalid_token"'},
+            headers={
+                "WWW-Authenticate": 'Bearer realm="emulator", error="invalid_token"'
+            },
             location="Authorization",
             locationType="header",
         )
@@ -272,9 +304,13 @@ def new_service_account_key(
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
-    public_pem = private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        .decode()
+    )
     info = {
         "type": "service_account",
         "project_id": "tandem-emulator",

@@ -108,7 +108,9 @@ def _collect(
     found: list[dict[str, Any]] = []
     for record in calendar.records.values():
         if query.get("singleEvents"):
-            found.extend(_single_events(calendar, record, since_change, show_cancelled, query))
+            found.extend(
+                _single_events(calendar, record, since_change, show_cancelled, query)
+            )
         elif _changed(record, since_change) and _listed(
             record, calendar, show_cancelled, since, until
         ):
@@ -187,7 +189,9 @@ def _contains_text(item: dict[str, Any], text: str) -> bool:
         str(item.get(key, "")) for key in ("summary", "description", "location")
     )
     attendees = " ".join(a.get("email", "") for a in item.get("attendees", []))
-    return all(word in f"{haystack} {attendees}".lower() for word in text.lower().split())
+    return all(
+        word in f"{haystack} {attendees}".lower() for word in text.lower().split()
+    )
 
 
 def _order(
@@ -207,7 +211,9 @@ def _start_key(item: dict[str, Any], calendar: Calendar) -> datetime:
     return times.to_slot(when, when, calendar.time_zone).start
 
 
-def _page_key(calendar: Calendar, query: dict[str, Any], method: str) -> tuple[str, ...]:
+def _page_key(
+    calendar: Calendar, query: dict[str, Any], method: str
+) -> tuple[str, ...]:
     # A page token is valid only with the query that produced it.
     fixed = {k: v for k, v in query.items() if k not in ("pageToken", "maxResults")}
     return (method, calendar.id, repr(sorted(fixed.items())))
@@ -280,7 +286,9 @@ def list_instances(
         )
         items = [body for _start, body, _exception in entries]
     if "originalStart" in query:
-        items = [i for i in items if _same_original(i, query["originalStart"], calendar)]
+        items = [
+            i for i in items if _same_original(i, query["originalStart"], calendar)
+        ]
 
     key = _page_key(calendar, query, f"events.instances/{event_id}")
     return _page(state, calendar, PageSnapshot(key, items, None), query)
@@ -318,7 +326,11 @@ def free_busy(
 
 
 def _busy_of(
-    state: EmulatorState, requester: str, calendar_id: str, since: datetime, until: datetime
+    state: EmulatorState,
+    requester: str,
+    calendar_id: str,
+    since: datetime,
+    until: datetime,
 ) -> dict[str, Any]:
     calendar_id = requester if calendar_id == "primary" else calendar_id
     calendar = state.calendars.get(calendar_id)
@@ -344,7 +356,10 @@ def _busy_periods(
     if "recurringEventId" in record.resource:
         return []  # counted through the series expansion
     if record.resource.get("recurrence") and not record.cancelled:
-        bodies = [b for _s, b, _e in events.expand_series(record, calendar, since, until, False)]
+        bodies = [
+            b
+            for _s, b, _e in events.expand_series(record, calendar, since, until, False)
+        ]
     else:
         bodies = [events.render(record, calendar, listing=True)]
     return [p for body in bodies if (p := _blocking(body, calendar, since, until))]
@@ -358,7 +373,10 @@ def _blocking(
     if body.get("status") == "cancelled" or body.get("transparency") == "transparent":
         return None
     for attendee in body.get("attendees", []):
-        if attendee.get("email") == calendar.owner and attendee.get("responseStatus") == "declined":
+        if (
+            attendee.get("email") == calendar.owner
+            and attendee.get("responseStatus") == "declined"
+        ):
             return None
     slot = times.to_slot(body["start"], body["end"], calendar.time_zone)
     if slot.end <= since or slot.start >= until:

@@ -210,6 +210,12 @@ class EmulatorState:
         # this at the watch-channel notifier.
         self.on_change: Callable[[str], None] = lambda calendar_id: None
 
+    def reset(self) -> None:
+        """Forget everything, keeping the change callback the app installed."""
+        on_change = self.on_change
+        self.__init__()  # type: ignore[misc]
+        self.on_change = on_change
+
     # -- users and calendars -------------------------------------------------
 
     def add_user(self, user: User) -> Calendar:
@@ -272,5 +278,5 @@ class EmulatorState:
             "calendars": sorted(self.calendars),
             "clock": self.clock,
             "channels": sorted(self.channels),
-            "pending_faults": [f.__dict__ for f in self.faults if f.remaining],
+            "pending_faults": [vars(f) for f in self.faults if f.remaining],
         }

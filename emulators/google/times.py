@@ -8,6 +8,7 @@ the RRULE, EXRULE, RDATE and EXDATE lines of RFC 5545 section 3.8.5.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -117,25 +118,61 @@ def expand(
 
     Without `until`, at most MAX_OCCURRENCES starts from `since` on are listed.
     """
-    lines = [line for line in recurrence if line.strip()]
+    lines = [line.strip() for line in recurrence if line.strip()]
     dtstart = first.start.replace(tzinfo=None) if first.all_day else first.start
+    rules = [_normalise(line, first.all_day) for line in lines if _name(line) in _RULES]
     try:
-        rules = rrule.rrulestr(
-            "\n".join(_normalise(line, first.all_day) for line in lines),
-            dtstart=dtstart,
-            forceset=True,
-            unfold=True,
+        series = rrule.rrulestr(
+            "\n".join(rules), dtstart=dtstart, forceset=True, unfold=True
         )
+        for line in lines:
+            if _name(line) in ("RDATE", "EXDATE"):
+                _add_dates(series, line, first)
     except (ValueError, TypeError) as error:
         raise bad_request(f"Invalid recurrence rule {lines!r}: {error}.") from None
-    return _take(rules, first, until, since)
+    return _take(series, first, until, since)
+
+
+_RULES = ("RRULE", "EXRULE")
+
+
+def _name(line: str) -> str:
+    return re.split(r"[:;]", line, maxsplit=1)[0].upper()
+
+
+def _add_dates(series: rrule.rruleset, line: str, first: Slot) -> None:
+    """Add an RDATE or EXDATE line to the set (RFC 5545 sections 3.8.5.1-2).
+
+    dateutil reads no TZID parameter on RDATE, so both are parsed here.
+    """
+    head, _, values = line.partition(":")
+    parameters = dict(p.split("=", 1) for p in head.split(";")[1:] if "=" in p)
+    tz = zone(parameters.get("TZID"), "UTC") if "TZID" in parameters else None
+    add = series.rdate if _name(line) == "RDATE" else series.exdate
+    for value in values.split(","):
+        add(_date_value(value.strip(), tz, first))
+
+
+def _date_value(value: str, tz: ZoneInfo | None, first: Slot) -> datetime:
+    if len(value) == 8:
+        moment = datetime.strptime(value, "%Y%m%d")
+    elif value.endswith("Z"):
+        moment = datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    else:
+        moment = datetime.strptime(value, "%Y%m%dT%H%M%S")
+        moment = moment.replace(tzinfo=tz or first.start.tzinfo)
+    if first.all_day:
+        return moment.replace(tzinfo=None)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=first.start.tzinfo)
+    return moment.astimezone(first.start.tzinfo)
 
 
 def _normalise(line: str, all_day: bool) -> str:
     # dateutil cannot compare a floating DTSTART (all-day series) with a UTC
     # UNTIL, which Google writes for all-day series too, so drop the zone.
-    if all_day and line.upper().startswith("RRULE") and "UNTIL=" in line.upper():
-        return line.replace("Z;", ";").rstrip("Z") if line.endswith("Z") else line
+    if all_day and "UNTIL=" in line.upper():
+        return re.sub(r"(UNTIL=\d{8}(T\d{6})?)Z", r"\1", line, flags=re.IGNORECASE)
     return line
 
 

@@ -46,9 +46,10 @@ def authenticate(state: EmulatorState, request: Request) -> Caller:
     grant = state.grants[record.grant_id]
     if grant.revoked_reason is not None:
         raise unauthenticated("The access token has been revoked.")
-    if grant.kind == "application" and state.application_grant(
-        grant.client_id, grant.tenant_id
-    ) is None:
+    if (
+        grant.kind == "application"
+        and state.application_grant(grant.client_id, grant.tenant_id) is None
+    ):
         raise unauthenticated("The tenant has withdrawn admin consent for the app.")
     return Caller(grant)
 
@@ -73,6 +74,8 @@ def resolve_mailbox(state: EmulatorState, caller: Caller, user_key: str) -> User
         )
     if not caller.is_application and user.id != caller.grant.user_id:
         raise GraphError(
-            403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+            403,
+            "ErrorAccessDenied",
+            "Access is denied. Check credentials and try again.",
         )
     return user

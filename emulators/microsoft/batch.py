@@ -24,7 +24,9 @@ BATCH_HEADER = "x-emulator-batch"
 def check_batch(requests: object) -> list[dict]:
     """Validate the batch envelope and return its requests."""
     if not isinstance(requests, list) or not requests:
-        raise GraphError(400, "BadRequest", "A batch needs a non-empty 'requests' list.")
+        raise GraphError(
+            400, "BadRequest", "A batch needs a non-empty 'requests' list."
+        )
     if len(requests) > MAX_BATCH_REQUESTS:
         raise GraphError(
             400,
@@ -34,7 +36,9 @@ def check_batch(requests: object) -> list[dict]:
         )
     ids = [str(item.get("id")) for item in requests]
     if len(set(ids)) != len(ids):
-        raise GraphError(400, "BadRequest", "Each request in a batch needs a unique id.")
+        raise GraphError(
+            400, "BadRequest", "Each request in a batch needs a unique id."
+        )
     return requests
 
 
@@ -46,7 +50,9 @@ async def run_batch(request: Request) -> Response:
     statuses: dict[str, int] = {}
     responses = []
     transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url=base_url(request)) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url=base_url(request)
+    ) as client:
         for item in requests:
             response = await run_one(client, request, item, statuses)
             statuses[response["id"]] = response["status"]
@@ -62,11 +68,20 @@ async def run_one(
     depends_on = [str(name) for name in item.get("dependsOn") or []]
     missing = [name for name in depends_on if name not in statuses]
     if missing:
-        return inner_error(request_id, 400, "BadRequest", f"dependsOn names {missing[0]!r}, which is not an earlier request in the batch.")
+        return inner_error(
+            request_id,
+            400,
+            "BadRequest",
+            f"dependsOn names {missing[0]!r}, which is not an earlier request in the batch.",
+        )
     if any(statuses[name] >= 400 for name in depends_on):
-        return inner_error(request_id, 424, "FailedDependency", "A request this one depends on failed.")
+        return inner_error(
+            request_id, 424, "FailedDependency", "A request this one depends on failed."
+        )
 
-    headers = {str(key): str(value) for key, value in (item.get("headers") or {}).items()}
+    headers = {
+        str(key): str(value) for key, value in (item.get("headers") or {}).items()
+    }
     headers[BATCH_HEADER] = "1"
     if "authorization" in outer.headers:
         headers["Authorization"] = outer.headers["authorization"]
@@ -89,11 +104,14 @@ def inner_response(request_id: str, response: httpx.Response) -> dict:
         "headers": {
             key: value
             for key, value in response.headers.items()
-            if key.lower() in ("content-type", "retry-after", "etag", "location", "preference-applied")
+            if key.lower()
+            in ("content-type", "retry-after", "etag", "location", "preference-applied")
         },
     }
     if response.content:
-        is_json = response.headers.get("content-type", "").startswith("application/json")
+        is_json = response.headers.get("content-type", "").startswith(
+            "application/json"
+        )
         entry["body"] = response.json() if is_json else response.text
     return entry
 

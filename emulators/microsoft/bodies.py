@@ -152,7 +152,11 @@ def rewrite_body(content: str, content_type: str) -> str:
 def text_to_html(text: str) -> str:
     """Convert plain text to the HTML Exchange stores for it."""
     lines = text.replace("\r\n", "\n").split("\n")
-    return "<div>" + "<br>".join(html.escape(line, quote=False) for line in lines) + "</div>"
+    return (
+        "<div>"
+        + "<br>".join(html.escape(line, quote=False) for line in lines)
+        + "</div>"
+    )
 
 
 def starts_with_wrapper(nodes: list[_Node]) -> bool:

@@ -16,7 +16,15 @@ from .errors import GraphError
 from .event_json import EventOptions, event_json
 from .graph import json_body
 from .identity import base_url, get_state, grant_admin_consent
-from .state import Application, EmulatorState, Fault, Tenant, User, WorkingHours, new_guid
+from .state import (
+    Application,
+    EmulatorState,
+    Fault,
+    Tenant,
+    User,
+    WorkingHours,
+    new_guid,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +43,9 @@ def tenant_or_404(state: EmulatorState, key: str) -> Tenant:
     """Return the tenant with this id or domain."""
     tenant = state.find_tenant(key)
     if tenant is None:
-        raise control_error(404, f"No tenant {key!r}; create it with POST /_emulator/tenants.")
+        raise control_error(
+            404, f"No tenant {key!r}; create it with POST /_emulator/tenants."
+        )
     return tenant
 
 
@@ -43,7 +53,10 @@ def user_or_404(state: EmulatorState, key: str) -> User:
     """Return the user with this id or mail."""
     user = state.find_user(key)
     if user is None:
-        raise control_error(404, f"No user {key!r}; create it with POST /_emulator/tenants/{{tenant}}/users.")
+        raise control_error(
+            404,
+            f"No user {key!r}; create it with POST /_emulator/tenants/{{tenant}}/users.",
+        )
     return user
 
 
@@ -107,7 +120,10 @@ async def create_user(request: Request, tenant_key: str) -> Response:
         working_hours=WorkingHours(**hours) if hours else WorkingHours(),
     )
     tenant.users[user.id] = user
-    return JSONResponse({"id": user.id, "mail": user.mail, "calendar_id": user.calendar_id}, status_code=201)
+    return JSONResponse(
+        {"id": user.id, "mail": user.mail, "calendar_id": user.calendar_id},
+        status_code=201,
+    )
 
 
 @router.post("/tenants/{tenant_key}/admin-consent")
@@ -124,13 +140,17 @@ async def give_admin_consent(request: Request, tenant_key: str) -> Response:
 
 
 @router.delete("/tenants/{tenant_key}/admin-consent/{client_id}")
-async def withdraw_admin_consent(request: Request, tenant_key: str, client_id: str) -> Response:
+async def withdraw_admin_consent(
+    request: Request, tenant_key: str, client_id: str
+) -> Response:
     """Withdraw a tenant's admin consent; its application tokens stop working."""
     state = get_state(request)
     tenant = tenant_or_404(state, tenant_key)
     grant = state.application_grant(client_id, tenant.id)
     if grant is None:
-        raise control_error(404, f"Tenant {tenant.domain} has no admin consent for {client_id}.")
+        raise control_error(
+            404, f"Tenant {tenant.domain} has no admin consent for {client_id}."
+        )
     grant.revoked_reason = "consent"
     return Response(status_code=204)
 
@@ -147,7 +167,9 @@ async def revoke_user_grants(request: Request, user_key: str) -> Response:
     payload = await json_body(request)
     reason = str(payload.get("reason") or "sessions")
     if reason not in REVOKE_REASONS:
-        raise control_error(400, f"Unknown reason {reason!r}; use 'consent' or 'sessions'.")
+        raise control_error(
+            400, f"Unknown reason {reason!r}; use 'consent' or 'sessions'."
+        )
 
     revoked = 0
     for grant in state.grants.values():
@@ -181,10 +203,14 @@ async def seed_event(request: Request, user_key: str) -> Response:
     if organizer:
         event.organizer = dict(organizer)
     request.app.state.notifier.event_changed(user, event.id, "created")
-    return JSONResponse(event_json(state, base_url(request), event, EventOptions()), status_code=201)
+    return JSONResponse(
+        event_json(state, base_url(request), event, EventOptions()), status_code=201
+    )
 
 
-TEAMS_JOIN_URL = "https://teams.microsoft.com/l/meetup-join/19%3ameeting_emulator%40thread.v2/0"
+TEAMS_JOIN_URL = (
+    "https://teams.microsoft.com/l/meetup-join/19%3ameeting_emulator%40thread.v2/0"
+)
 TEAMS_BLOCK = (
     '<div style="width:100%"><span style="white-space:nowrap;color:#5F5F5F;'
     'opacity:.36">________________________________________________________________'
@@ -218,7 +244,9 @@ def add_teams_meeting(payload: dict) -> None:
     body = payload.get("body") or {"contentType": "html", "content": ""}
     content = str(body.get("content") or "")
     if str(body.get("contentType", "text")).lower() == "text":
-        content = content.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
+        content = (
+            content.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
+        )
     payload["body"] = {"contentType": "html", "content": content + TEAMS_BLOCK}
 
 
@@ -230,7 +258,9 @@ async def inject_fault(request: Request) -> Response:
     payload = await json_body(request)
     status = int(payload.get("status") or 429)
     if status not in (429, 503, 500, 504):
-        raise control_error(400, f"Fault status {status} is not supported; use 429, 500, 503 or 504.")
+        raise control_error(
+            400, f"Fault status {status} is not supported; use 429, 500, 503 or 504."
+        )
     fault = Fault(
         status=status,
         remaining=int(payload.get("count") or 1),
@@ -290,7 +320,10 @@ async def send_lifecycle(request: Request, subscription_id: str) -> Response:
     payload = await json_body(request)
     lifecycle_event = str(payload.get("event") or "")
     if lifecycle_event not in LIFECYCLE_EVENTS:
-        raise control_error(400, f"Unknown lifecycle event {lifecycle_event!r}; use one of {sorted(LIFECYCLE_EVENTS)}.")
+        raise control_error(
+            400,
+            f"Unknown lifecycle event {lifecycle_event!r}; use one of {sorted(LIFECYCLE_EVENTS)}.",
+        )
     subscription = state.subscriptions.get(subscription_id)
     if subscription is None:
         raise control_error(404, f"No subscription {subscription_id!r}.")

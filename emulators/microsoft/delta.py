@@ -66,7 +66,9 @@ def start_round(
     state: EmulatorState, request: Request, user: User, previous: SyncState
 ) -> DeltaPage:
     """Compute every change since `previous` and the state after them."""
-    current = store.calendar_view(state, user, previous.window_start, previous.window_end)
+    current = store.calendar_view(
+        state, user, previous.window_start, previous.window_end
+    )
     options = options_from(request)
     base = base_url(request)
     items = [
@@ -75,7 +77,11 @@ def start_round(
         if previous.seen.get(event.id) != event.change_key
     ]
     current_ids = {event.id for event in current}
-    items.extend(removed_entry(event_id) for event_id in previous.seen if event_id not in current_ids)
+    items.extend(
+        removed_entry(event_id)
+        for event_id in previous.seen
+        if event_id not in current_ids
+    )
 
     final_state = SyncState(
         user.id,
@@ -101,7 +107,9 @@ def removed_entry(event_id: str) -> dict[str, object]:
     }
 
 
-def page_response(state: EmulatorState, request: Request, page: DeltaPage) -> JSONResponse:
+def page_response(
+    state: EmulatorState, request: Request, page: DeltaPage
+) -> JSONResponse:
     """Return the next page and store what the following link points at."""
     head, rest = page.items[: page.page_size], page.items[page.page_size :]
     link_base = str(request.url).split("?")[0]
@@ -111,10 +119,10 @@ def page_response(state: EmulatorState, request: Request, page: DeltaPage) -> JS
     if rest:
         token = secrets.token_urlsafe(24)
         state.delta_pages[token] = DeltaPage(rest, page.final_state, page.page_size)
-        body["@odata.nextLink"] = f"{link_base}?{urlencode({'$skiptoken': token})}"
+        body["@odata.nextLink"] = f"{link_base}?{urlencode({'$skiptoken': token}, safe='$')}"
     else:
         token = secrets.token_urlsafe(24)
         state.sync_states[token] = page.final_state
-        body["@odata.deltaLink"] = f"{link_base}?{urlencode({'$deltatoken': token})}"
+        body["@odata.deltaLink"] = f"{link_base}?{urlencode({'$deltatoken': token}, safe='$')}"
     body["value"] = head
     return json_response(body, options_from(request))

@@ -264,7 +264,7 @@ def is_occurrence_start(master: StoredEvent, original: datetime) -> bool:
         master.recurrence or {},
         master.start,
         master.start_zone,
-        timedelta(0),
+        timedelta(seconds=1),
         original,
         original + timedelta(seconds=1),
     )
@@ -288,7 +288,9 @@ def occurrence_view(master: StoredEvent, original: datetime) -> StoredEvent:
     )
 
 
-def update_event(state: EmulatorState, event: StoredEvent, payload: dict) -> StoredEvent:
+def update_event(
+    state: EmulatorState, event: StoredEvent, payload: dict
+) -> StoredEvent:
     """Apply a PATCH; an occurrence becomes a stored exception first."""
     check_properties(payload)
     if event.type == "occurrence":
@@ -363,7 +365,9 @@ def calendar_view(
     for event in state.mailbox_events(user.id):
         if event.type == "seriesMaster":
             instances.extend(series_instances(state, event, window_start, window_end))
-        elif event.type == "singleInstance" and overlaps(event, window_start, window_end):
+        elif event.type == "singleInstance" and overlaps(
+            event, window_start, window_end
+        ):
             instances.append(event)
     return sorted(instances, key=lambda item: (item.start, item.id))
 

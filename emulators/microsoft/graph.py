@@ -220,7 +220,10 @@ async def json_body(request: Request) -> dict:
 
 @route("GET", "/events/{event_id}", with_calendar=True)
 async def get_event(
-    request: Request, event_id: str, user_key: str = "me", calendar_id: str | None = None
+    request: Request,
+    event_id: str,
+    user_key: str = "me",
+    calendar_id: str | None = None,
 ) -> Response:
     """Return one event, occurrence or exception."""
     state, _, user = mailbox(request, user_key)
@@ -248,7 +251,10 @@ def check_if_match(request: Request, event: StoredEvent) -> None:
 
 @route("PATCH", "/events/{event_id}", with_calendar=True)
 async def update_event(
-    request: Request, event_id: str, user_key: str = "me", calendar_id: str | None = None
+    request: Request,
+    event_id: str,
+    user_key: str = "me",
+    calendar_id: str | None = None,
 ) -> Response:
     """Update an event; If-Match with an old ETag fails with 412."""
     state, _, user = mailbox(request, user_key)
@@ -265,7 +271,10 @@ async def update_event(
 
 @route("DELETE", "/events/{event_id}", with_calendar=True)
 async def delete_event(
-    request: Request, event_id: str, user_key: str = "me", calendar_id: str | None = None
+    request: Request,
+    event_id: str,
+    user_key: str = "me",
+    calendar_id: str | None = None,
 ) -> Response:
     """Delete an event; deleting an occurrence cancels it."""
     state, _, user = mailbox(request, user_key)
@@ -324,7 +333,10 @@ async def calendar_view(
 
 @route("GET", "/events/{event_id}/instances", with_calendar=True)
 async def list_instances(
-    request: Request, event_id: str, user_key: str = "me", calendar_id: str | None = None
+    request: Request,
+    event_id: str,
+    user_key: str = "me",
+    calendar_id: str | None = None,
 ) -> Response:
     """List a series' occurrences and exceptions in a window."""
     state, _, user = mailbox(request, user_key)
@@ -338,4 +350,3 @@ async def list_instances(
     base = base_url(request)
     items = [event_json(state, base, event, options) for event in instances]
     return json_response(collection(request, items, "Collection(event)"), options)
-

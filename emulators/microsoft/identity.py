@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from datetime import timedelta
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -122,12 +122,13 @@ async def openid_configuration(tenant: str, request: Request) -> Response:
 async def instance_discovery(tenant: str, request: Request) -> Response:
     """Return instance metadata for msal's `instance_discovery=<this URL>`."""
     authorization_endpoint = request.query_params.get("authorization_endpoint", "")
+    path_segments = urlsplit(authorization_endpoint).path.strip("/").split("/")
+    tenant_segment = path_segments[0] or tenant
     host = request.url.netloc
-    tenant_segment = authorization_endpoint.split(host, 1)[-1].strip("/").split("/")[0]
     return JSONResponse(
         {
             "tenant_discovery_endpoint": (
-                f"{base_url(request)}/{tenant_segment or tenant}"
+                f"{base_url(request)}/{tenant_segment}"
                 "/v2.0/.well-known/openid-configuration"
             ),
             "api-version": "1.1",
@@ -176,7 +177,11 @@ async def authorize(tenant: str, request: Request) -> Response:
         )
 
     code = issue_code(state, application, user, params)
-    query = {"code": code, "state": params.get("state", ""), "session_state": new_guid()}
+    query = {
+        "code": code,
+        "state": params.get("state", ""),
+        "session_state": new_guid(),
+    }
     return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=302)
 
 
@@ -250,7 +255,11 @@ async def admin_consent(tenant: str, request: Request) -> Response:
         return unknown_tenant(tenant)
 
     grant_admin_consent(state, application.client_id, found.id)
-    query = {"admin_consent": "True", "tenant": found.id, "state": params.get("state", "")}
+    query = {
+        "admin_consent": "True",
+        "tenant": found.id,
+        "state": params.get("state", ""),
+    }
     return RedirectResponse(f"{redirect_uri}?{urlencode(query)}", status_code=302)
 
 
@@ -277,7 +286,10 @@ def grant_admin_consent(state: EmulatorState, client_id: str, tenant_id: str) ->
 async def token(tenant: str, request: Request) -> Response:
     """Redeem a code, a refresh token or client credentials for tokens."""
     state = get_state(request)
-    form = {key: values[0] for key, values in parse_qs((await request.body()).decode()).items()}
+    form = {
+        key: values[0]
+        for key, values in parse_qs((await request.body()).decode()).items()
+    }
     client_id, client_secret = client_credentials_from(request, form)
     application = state.applications.get(client_id)
     if application is None:
@@ -427,7 +439,9 @@ def grant_refresh_token(
     grant = state.grants.get(grant_id or "")
     if grant is None or grant.client_id != application.client_id:
         return identity_error_response(
-            "invalid_grant", 9002313, "Invalid request. The refresh token is malformed or invalid."
+            "invalid_grant",
+            9002313,
+            "Invalid request. The refresh token is malformed or invalid.",
         )
     if grant.revoked_reason is not None:
         return revoked_grant_error(grant)
@@ -544,7 +558,9 @@ def add_user_tokens(
     if nonce:
         id_claims["nonce"] = nonce
     body["id_token"] = encode_jwt(id_claims)
-    body["client_info"] = b64url(json.dumps({"uid": user.id, "utid": tenant.id}).encode())
+    body["client_info"] = b64url(
+        json.dumps({"uid": user.id, "utid": tenant.id}).encode()
+    )
     if include_refresh:
         refresh_token = secrets.token_urlsafe(64)
         state.refresh_tokens[refresh_token] = grant.id

@@ -32,7 +32,10 @@ def top_and_skip(request: Request, default: int = DEFAULT_PAGE_SIZE) -> tuple[in
 
 
 def collection(
-    request: Request, items: list[dict], context: str, default_top: int = DEFAULT_PAGE_SIZE
+    request: Request,
+    items: list[dict],
+    context: str,
+    default_top: int = DEFAULT_PAGE_SIZE,
 ) -> dict[str, object]:
     """Return one page of `items` with a nextLink when more remain."""
     top, skip = top_and_skip(request, default_top)
@@ -45,5 +48,7 @@ def collection(
         params = dict(request.query_params)
         params["$top"] = str(top)
         params["$skip"] = str(skip + top)
-        body["@odata.nextLink"] = f"{str(request.url).split('?')[0]}?{urlencode(params)}"
+        body["@odata.nextLink"] = (
+            f"{str(request.url).split('?')[0]}?{urlencode(params, safe='$')}"
+        )
     return body

@@ -15,9 +15,19 @@ from .errors import GraphError
 from .event_json import options_from
 from .graph import json_body, json_response, mailbox, route
 from .state import EmulatorState, StoredEvent, User
-from .timezones import UnknownTimeZoneError, format_date_time_time_zone, parse_date_time_time_zone
+from .timezones import (
+    UnknownTimeZoneError,
+    format_date_time_time_zone,
+    parse_date_time_time_zone,
+)
 
-STATUS_DIGITS = {"free": "0", "tentative": "1", "busy": "2", "oof": "3", "workingElsewhere": "4"}
+STATUS_DIGITS = {
+    "free": "0",
+    "tentative": "1",
+    "busy": "2",
+    "oof": "3",
+    "workingElsewhere": "4",
+}
 # Which status shows in a slot where events overlap: the strongest wins.
 STATUS_STRENGTH = ["free", "workingElsewhere", "tentative", "busy", "oof"]
 
@@ -38,7 +48,9 @@ def parse_window(payload: dict) -> tuple[datetime, datetime, int]:
             f"availabilityViewInterval {interval} is out of range; send 5 to 1440 minutes.",
         )
     if end <= start:
-        raise GraphError(400, "ErrorInvalidParameter", "endTime must be after startTime.")
+        raise GraphError(
+            400, "ErrorInvalidParameter", "endTime must be after startTime."
+        )
     return start, end, interval
 
 
@@ -54,7 +66,9 @@ def availability_view(
         statuses = [
             event.show_as
             for event in instances
-            if event.start < slot_end and event.end > slot_start and event.show_as in STATUS_DIGITS
+            if event.start < slot_end
+            and event.end > slot_start
+            and event.show_as in STATUS_DIGITS
         ]
         strongest = max(statuses, key=STATUS_STRENGTH.index, default="free")
         digits.append(STATUS_DIGITS[strongest])

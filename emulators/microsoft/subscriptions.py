@@ -128,7 +128,9 @@ async def validate_endpoint(url: str) -> None:
         "10 seconds."
     )
     try:
-        async with httpx.AsyncClient(timeout=VALIDATION_TIMEOUT, verify=False) as client:
+        async with httpx.AsyncClient(
+            timeout=VALIDATION_TIMEOUT, verify=False
+        ) as client:
             response = await client.post(
                 f"{url}{separator}validationToken={token}",
                 headers={"Content-Type": "text/plain; charset=utf-8"},
@@ -138,8 +140,10 @@ async def validate_endpoint(url: str) -> None:
         raise GraphError(400, "ValidationError", failure) from error
 
     content_type = response.headers.get("content-type", "")
-    if response.status_code != 200 or response.text != token or (
-        not content_type.startswith("text/plain")
+    if (
+        response.status_code != 200
+        or response.text != token
+        or (not content_type.startswith("text/plain"))
     ):
         logger.info("Validation of %s failed with %s.", url, response.status_code)
         raise GraphError(400, "ValidationError", failure)

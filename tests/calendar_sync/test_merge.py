@@ -258,7 +258,10 @@ def test_find_marker_between_is_text() -> None:
 
 
 def test_find_tolerates_editor_whitespace() -> None:
-    description = f"x\r\n \xa0[Tandem  agenda start v1 {TAG}] \r\nbody\r\n[Tandem agenda end {TAG}]\t"
+    description = (
+        f"x\r\n \xa0[Tandem  agenda start v1 {TAG}] \r\n"
+        f"body\r\n[Tandem agenda end {TAG}]\t"
+    )
 
     span = find_block(description)
 
@@ -532,7 +535,10 @@ def test_html_finds_outlook_rewrite() -> None:
 
 
 def test_html_replace_keeps_wrappers() -> None:
-    description = f"<div><p><span>{start_marker(TAG)}</span></p><p>old</p><p><span>{end_marker(TAG)}</span></p></div>"
+    description = (
+        f"<div><p><span>{start_marker(TAG)}</span></p><p>old</p>"
+        f"<p><span>{end_marker(TAG)}</span></p></div>"
+    )
 
     merged = merge_block_html(description, "new")
 
