@@ -22,7 +22,13 @@ from addon import db, records
 from addon.agenda import Section
 from addon.errors import InputError, TandemError
 from addon.logs import configure_logging
-from addon.service import SyncReport, SyncService, get_or_create_calendar, get_or_create_tenant
+from addon.service import (
+    SyncReport,
+    SyncService,
+    apply_settings,
+    get_or_create_calendar,
+    get_or_create_tenant,
+)
 from addon.settings import Settings, get_settings
 from calendar_sync.engine import Scan
 from calendar_sync.errors import CalendarFileError
@@ -139,14 +145,26 @@ def sync(
 
     with _database(settings) as session:
         tenant = get_or_create_tenant(session, settings)
+        apply_settings(tenant, settings)
         calendar = get_or_create_calendar(session, tenant, "ics", calendar_name)
         service = SyncService(session, tenant, settings, moment)
         report = service.sync(provider, calendar, progress=_progress(sys.stderr.isatty()))
-        provider.save(target)
+        _save(provider, target)
 
     _print_sync(report, output_format, target)
     if any(row.action == "failed" for row in report.series):
         sys.exit(1)
+
+
+def _save(provider: ICalendarProvider, target: Path) -> None:
+    """Write the calendar; any failure aborts the run, so nothing is recorded as written."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        provider.save(target)
+    except OSError as error:
+        raise UserError(
+            f"Cannot write {target}: {error.strerror or error}; choose a writable --out path."
+        ) from None
 
 
 def _print_sync(report: SyncReport, output_format: str, target: Path) -> None:
@@ -188,6 +206,7 @@ def detect(source: Path, explain: bool, output_format: str, domains: tuple[str, 
     provider = _load_calendar(source, settings)
     with _database(settings) as session:
         tenant = get_or_create_tenant(session, settings)
+        apply_settings(tenant, settings)
         service = SyncService(session, tenant, settings, _parse_now(now))
         result = service.scan(provider, _progress(sys.stderr.isatty()))
         session.rollback()

@@ -92,20 +92,29 @@ class SyncReport:
         }
 
 
-def get_or_create_tenant(session: Session, settings: Settings, name: str | None = None) -> models.Tenant:
+def get_or_create_tenant(
+    session: Session, settings: Settings, name: str | None = None
+) -> models.Tenant:
     """Return the tenant named in the settings, creating it with their defaults."""
     name = name or settings.tenant
     tenant = session.scalar(select(models.Tenant).where(models.Tenant.name == name))
     if tenant is None:
-        tenant = models.Tenant(
-            name=name,
-            domains=list(settings.domains),
-            locale=settings.locale,
-            allow_notes_in_invite=settings.allow_notes_in_invite,
-        )
+        tenant = models.Tenant(name=name)
         session.add(tenant)
+        apply_settings(tenant, settings)
         session.flush()
     return tenant
+
+
+def apply_settings(tenant: models.Tenant, settings: Settings) -> None:
+    """Copy the tenant-wide settings onto the tenant row.
+
+    The command line calls this on every run, so in file mode the settings
+    (and flags such as --domain) are the tenant's configuration.
+    """
+    tenant.domains = list(settings.domains)
+    tenant.locale = settings.locale
+    tenant.allow_notes_in_invite = settings.allow_notes_in_invite
 
 
 def get_or_create_calendar(
@@ -136,14 +145,13 @@ class SyncService:
 
     @property
     def policy(self) -> DetectionPolicy:
-        managers = dict(
-            self.session.execute(
-                select(models.Person.email, models.Person.manager_email).where(
-                    models.Person.tenant_id == self.tenant.id,
-                    models.Person.manager_email.is_not(None),
-                )
-            ).tuples()
+        rows = self.session.execute(
+            select(models.Person.email, models.Person.manager_email).where(
+                models.Person.tenant_id == self.tenant.id,
+                models.Person.manager_email.is_not(None),
+            )
         )
+        managers = {email: manager for email, manager in rows if manager}
         return DetectionPolicy(
             domains=frozenset(self.tenant.domains),
             max_duration=timedelta(minutes=self.settings.max_duration_minutes),

@@ -230,7 +230,8 @@ class ICalendarProvider(CalendarProvider):
         """Expand the series `uid` into its occurrences that start in [start, end).
 
         Only the components with this UID are expanded, and an RRULE without
-        an end is expanded lazily, up to `end`.
+        an end is expanded lazily, up to `end`. Raises EventError when the
+        series cannot be expanded.
         """
         if uid not in self._masters and uid not in self._overrides:
             return []
@@ -321,13 +322,27 @@ class ICalendarProvider(CalendarProvider):
             self._readable_calendar(), skip_bad_series=True
         )
         for occurrence in query.between(start, end):
-            event = _to_event(occurrence, self._zone, source=self.path, etag="")
+            event = self._busy_occurrence(occurrence)
+            if event is None:
+                continue
             span = (max(event.start, start), min(event.end, end))
             if span[0] >= span[1]:
                 continue
             for address in _busy_people(event) & wanted:
                 spans[address].append(span)
         return {address: _merge(found) for address, found in spans.items()}
+
+    def _busy_occurrence(self, occurrence: icalendar.Event) -> Event | None:
+        try:
+            return _to_event(occurrence, self._zone, source=self.path, etag="")
+        except EventError as error:
+            # Loading checked every component, so this is an expanded
+            # occurrence the expander built oddly; skip it, keep the rest.
+            logger.info(
+                "Skipped occurrence in free/busy",
+                extra={"path": self.path, "where": error.where},
+            )
+            return None
 
     # -- saving ---------------------------------------------------------------
 
@@ -392,9 +407,8 @@ class ICalendarProvider(CalendarProvider):
             readable = self._standardise_component(original)
         readable = _readable_copy(readable, self._zone, where)
         event = _to_event(readable, self._zone, self.path, _etag(original), where)
-        if event.rrule is not None and readable.get("RRULE") is not original.get(
-            "RRULE"
-        ):
+        rule_adjusted = readable.get("RRULE") is not original.get("RRULE")
+        if event.rrule is not None and rule_adjusted:
             # Show the rule as the file writes it, not with the adjusted UNTIL.
             event = replace(event, rrule=_rrule_of(original, where))
         entry = _Entry(original, readable, line, event)

@@ -148,6 +148,18 @@ def test_invalid_line_in_event_skipped(ics_text: Callable[[str], Path]) -> None:
     assert "no colon" not in provider.skipped[0].reason
 
 
+def test_load_invalid_calendar_value(ics_text: Callable[[str], Path]) -> None:
+    damaged = MINIMAL.replace(
+        "VERSION:2.0\n", "VERSION:2.0\nREFRESH-INTERVAL;VALUE=DURATION:PT-2H\n"
+    )
+
+    with pytest.raises(CalendarFileError) as caught:
+        ICalendarProvider(ics_text(damaged))
+
+    assert "PT-2H" in caught.value.reason
+    assert caught.value.line == 3
+
+
 def test_invalid_zone_offset_kept(ics_text: Callable[[str], Path]) -> None:
     zone = (
         "BEGIN:VTIMEZONE\nTZID:Broken\nBEGIN:STANDARD\nDTSTART:19700101T000000\n"

@@ -411,6 +411,11 @@ ENUM_MEMBERS: dict[str, set[str]] = {
     "weekIndex": {"last", "fourth", "third", "first", "second"},
 }
 
+# Open types accept properties beyond those declared. The CSDL also marks
+# event as open, but the checker holds events to their declared properties
+# so that a misspelt name is caught.
+OPEN_TYPES = {"resourceData"}
+
 # Navigation properties a response may carry when the request $expand-ed them.
 NAVIGATION_PROPERTIES = {"event": {"singleValueExtendedProperties"}}
 
@@ -462,6 +467,8 @@ def structured_violations(value: object, type_name: str, path: str) -> list[str]
     problems = []
     for name, item in value.items():
         if name.startswith("@") or "@odata." in name or name in navigation:
+            continue
+        if name not in properties and type_name in OPEN_TYPES:
             continue
         if name not in properties:
             problems.append(f"{path}.{name}: no such property on {type_name}")

@@ -573,6 +573,35 @@ def test_sync_lists_cancelled_instance(calendar_for) -> None:
     )
 
 
+def test_single_events_sync_lists_exception(calendar_for) -> None:
+    api = calendar_for(ALICE)
+    series = api.events().insert(calendarId="primary", body=weekly(count=3)).execute()
+    _items, token = list_all(api, singleEvents=True)
+    instance_id = series["id"] + "_20250317T090000Z"
+
+    patch(api, instance_id, {"description": "agenda"})
+    delta = api.events().list(
+        calendarId="primary", singleEvents=True, syncToken=token
+    ).execute()
+
+    assert [i["id"] for i in delta["items"]] == [instance_id]
+    assert delta["items"][0]["description"] == "agenda"
+
+
+def test_local_date_time_with_zone(calendar_for) -> None:
+    api = calendar_for(ALICE)
+    body = {
+        "summary": "local",
+        "start": {"dateTime": "2025-07-01T10:00:00", "timeZone": "Europe/Amsterdam"},
+        "end": {"dateTime": "2025-07-01T11:00:00", "timeZone": "Europe/Amsterdam"},
+    }
+
+    created = api.events().insert(calendarId="primary", body=body).execute()
+
+    assert created["start"]["dateTime"] == "2025-07-01T10:00:00"
+    assert created["start"]["timeZone"] == "Europe/Amsterdam"
+
+
 def test_instances_time_window(calendar_for) -> None:
     api = calendar_for(ALICE)
     series = api.events().insert(calendarId="primary", body=weekly(count=10)).execute()
@@ -1164,6 +1193,15 @@ def test_directory_needs_admin(emulator, control) -> None:
         api.users().list(domain="example.com").execute()
 
     assert caught.value.resp.status == 403
+
+
+def test_client_responses_checked(calendar_for) -> None:
+    api = calendar_for(ALICE)
+
+    api.calendarList().list().execute()
+    api.events().list(calendarId="primary").execute()
+
+    assert api._http.http.checked == 2
 
 
 # -- the schema validator itself ---------------------------------------------------

@@ -4,6 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 from ms_fixtures import (  # noqa: F401
     GRAPH_DEFAULT_SCOPE,
@@ -121,6 +122,11 @@ def test_unknown_tenant_discovery(ms_tenant: TenantSetup) -> None:
     assert response.json()["error_codes"] == [90002]
 
 
+# msal 1.39 recommends response_mode=form_post; the emulator redirects with a
+# query string, which msal still accepts.
+QUERY_MODE_WARNING = "ignore:response_mode='form_post' is recommended:UserWarning"
+
+
 def sign_in(setup: TenantSetup, mail: str) -> tuple[object, dict]:
     """Run the authorization code flow with msal; return the app and result."""
     app = setup.msal_app()
@@ -136,6 +142,7 @@ def sign_in(setup: TenantSetup, mail: str) -> tuple[object, dict]:
     return app, app.acquire_token_by_auth_code_flow(flow, auth_response)
 
 
+@pytest.mark.filterwarnings(QUERY_MODE_WARNING)
 def test_authorization_code_flow(ms_tenant: TenantSetup) -> None:
     _, result = sign_in(ms_tenant, "mila@contoso.example")
 
@@ -145,6 +152,7 @@ def test_authorization_code_flow(ms_tenant: TenantSetup) -> None:
     assert me.json()["mail"] == "mila@contoso.example"
 
 
+@pytest.mark.filterwarnings(QUERY_MODE_WARNING)
 def test_delegated_token_other_mailbox(ms_tenant: TenantSetup) -> None:
     _, result = sign_in(ms_tenant, "mila@contoso.example")
 
@@ -156,6 +164,7 @@ def test_delegated_token_other_mailbox(ms_tenant: TenantSetup) -> None:
     assert response.json()["error"]["code"] == "ErrorAccessDenied"
 
 
+@pytest.mark.filterwarnings(QUERY_MODE_WARNING)
 def test_refresh_after_password_reset(ms_tenant: TenantSetup) -> None:
     app, result = sign_in(ms_tenant, "mila@contoso.example")
     ms_tenant.control(
@@ -172,6 +181,7 @@ def test_refresh_after_password_reset(ms_tenant: TenantSetup) -> None:
     assert refreshed["error_description"].startswith("AADSTS50173:")
 
 
+@pytest.mark.filterwarnings(QUERY_MODE_WARNING)
 def test_refresh_after_consent_removed(ms_tenant: TenantSetup) -> None:
     app, result = sign_in(ms_tenant, "mila@contoso.example")
     ms_tenant.control(
@@ -689,7 +699,7 @@ def test_delta_rounds(ms_tenant: TenantSetup) -> None:
     assert [item.get("subject") for item in changes if "@removed" not in item] == [
         "Renamed"
     ]
-    assert [item["id"] for item in changes if "@removed" in item] == [first[1]["id"]]
+    assert [item["id"] for item in changes if "@removed" in item] == [occurrence["id"]]
     assert empty == []
     assert empty_pages == 1
     for item in first:
