@@ -19,6 +19,8 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -244,3 +246,98 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, default="")
 
+
+
+# -- email --
+
+
+class MailStatus(enum.StrEnum):
+    """Where one outbound email stands; `SENDING` is a claim with a lease."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class InboundStatus(enum.StrEnum):
+    PENDING = "pending"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+
+
+class OutboundEmail(Base):
+    """One email Tandem sends, inserted before it is sent.
+
+    `dedupe_key` names what the email is for (for example the agenda of one
+    occurrence for one person), and its unique constraint is what keeps a
+    retried or doubly scheduled send from reaching the person twice. `raw`
+    holds the composed MIME message until it is sent, then it is cleared.
+    """
+
+    __tablename__ = "outbound_emails"
+    __table_args__ = (UniqueConstraint("dedupe_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    message_id: Mapped[str] = mapped_column(String(250))
+    occurrence_id: Mapped[int | None] = mapped_column(
+        ForeignKey("occurrences.id"), default=None
+    )
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    status: Mapped[MailStatus] = mapped_column(
+        Enum(MailStatus, native_enum=False, length=16), default=MailStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class InboundEmail(Base):
+    """One raw inbound message, stored before the sender's server hears 250.
+
+    `message_key` is the SHA-256 of the Message-ID (of the raw bytes when a
+    message has none); its unique constraint makes a redelivered message a
+    no-op. `raw` is cleared once the message is processed.
+    """
+
+    __tablename__ = "inbound_emails"
+    __table_args__ = (UniqueConstraint("message_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_key: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    envelope_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    raw: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[InboundStatus] = mapped_column(
+        Enum(InboundStatus, native_enum=False, length=16),
+        default=InboundStatus.PENDING,
+        index=True,
+    )
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id"), index=True, default=None
+    )
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    topic_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class TenantEmailSettings(Base):
+    """A tenant's own choices for agenda emails; absent rows use the settings."""
+
+    __tablename__ = "tenant_email_settings"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    agenda_emails: Mapped[bool] = mapped_column(Boolean, default=True)
+    reminder_lead_hours: Mapped[int | None] = mapped_column(Integer, default=None)

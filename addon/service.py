@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -420,7 +420,8 @@ class SyncService:
             return existing.uid
 
         hours = WorkingHours(*self.settings.working_hours, timezone=series.timezone or "UTC")
-        earliest = max(review.start + timedelta(weeks=self.settings.followup_weeks), self.now)
+        target_day = (review.start + timedelta(weeks=self.settings.followup_weeks)).astimezone(hours.zone)
+        earliest = max(datetime.combine(target_day.date(), time(0), hours.zone), self.now)
         window = search_window(earliest, hours)
         pair = [series.person_a or "", series.person_b or ""]
         busy = provider.busy_intervals(pair, *window)

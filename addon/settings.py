@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import platformdirs
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from addon.errors import SettingsError
@@ -69,6 +69,63 @@ class Settings(BaseSettings):
     max_duration_minutes: int = Field(
         180, ge=15, description="series longer than this are not taken as 1:1s"
     )
+
+    # email
+    inbound_domain: str = Field(
+        "in.tandem.localhost",
+        description="domain of the reply addresses; its MX points at `tandem smtpd`",
+    )
+    reply_key: str = Field(
+        "development-reply-key-change-me",
+        description="HMAC-SHA256 key that signs reply and unsubscribe tokens",
+    )
+    reply_token_days: int = Field(
+        30, ge=1, le=365, description="days after a meeting that its reply token works"
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for outbound mail")
+    smtp_port: int = Field(25, ge=1, le=65535, description="port of the SMTP server")
+    smtp_user: str = Field("", description="SMTP login; empty skips authentication")
+    smtp_password: str = Field("", description="SMTP password")
+    smtp_starttls: bool = Field(
+        False, description="whether to upgrade the SMTP connection with STARTTLS"
+    )
+    smtp_timeout: float = Field(30.0, gt=0, description="SMTP timeout in seconds")
+    mail_transport: str = Field(
+        "smtp", description="how outbound mail is sent: smtp or graph"
+    )
+    sender_address: str = Field(
+        "tandem@tandem.localhost", description="From address of Tandem's emails"
+    )
+    inbound_webhook_secret: str = Field(
+        "", description="shared secret of the inbound webhook; empty turns it off"
+    )
+    reminder_lead_hours: int = Field(
+        0,
+        ge=0,
+        le=336,
+        description="hours before a 1:1 its agenda email goes out; 0 sends it at "
+        "the start of working hours on the working day before",
+    )
+    max_message_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        description="largest inbound message accepted, in bytes; larger gets 552",
+    )
+    rejection_limit_per_day: int = Field(
+        3, ge=0, description="rejection emails sent to one sender per 24 hours"
+    )
+
+    @model_validator(mode="after")
+    def _check_reply_key(self) -> Settings:
+        # A guessable key lets anyone forge reply addresses, so production
+        # refuses the development default.
+        weak = len(self.reply_key) < 32 or self.reply_key.startswith("development-")
+        if self.environment == "production" and weak:
+            raise ValueError(
+                "TANDEM_REPLY_KEY must be set to a random value of at least 32 "
+                "characters in production."
+            )
+        return self
 
     @field_validator("domains", mode="before")
     @classmethod

@@ -289,18 +289,23 @@ def _check_domains(pair: tuple[str, ...], domains: frozenset[str]) -> Reason:
 
 
 def _check_stable_pair(pair: tuple[str, ...], overrides: Sequence[Event]) -> Reason:
-    changed = [
-        event for event in overrides if event.status is not EventStatus.CANCELLED
-    ]
-    different = [
-        event for event in changed if not set(pair) <= set(_participants(event))
-    ]
+    changed = [event for event in overrides if event.status is not EventStatus.CANCELLED]
+    different = [event for event in changed if not set(pair) <= set(_participants(event))]
     if len(changed) >= 2 and len(different) * 2 > len(changed):
         return Reason(
             Rule.STABLE_PAIR,
             False,
             f"{len(different)} of {len(changed)} changed instances have other people: "
             "the second person changes between meetings",
+        )
+
+    mixed = _mixed_instances(pair, overrides)
+    if mixed:
+        return Reason(
+            Rule.STABLE_PAIR,
+            True,
+            f"the same two people, but {len(mixed)} instance(s) invite others too; "
+            "their invites get no prior notes",
         )
     return Reason(Rule.STABLE_PAIR, True, "the same two people in every instance")
 

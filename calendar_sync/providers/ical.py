@@ -19,6 +19,7 @@ import copy
 import hashlib
 import logging
 import os
+import stat
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -370,6 +371,7 @@ class ICalendarProvider(CalendarProvider):
                 stream.write(data)
                 stream.flush()
                 os.fsync(stream.fileno())
+            os.chmod(temporary, _file_mode(target))
             os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
@@ -1305,3 +1307,17 @@ def _merge(spans: list[tuple[datetime, datetime]]) -> list[BusyInterval]:
         else:
             merged.append([start, end])
     return [BusyInterval(start, end) for start, end in merged]
+
+
+def _file_mode(target: Path) -> int:
+    """The mode the saved file gets: the existing file's, else what the umask allows.
+
+    `tempfile.mkstemp` creates files readable by their owner only, which is
+    right while writing but wrong for a calendar that others read.
+    """
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

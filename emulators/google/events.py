@@ -329,10 +329,23 @@ def _check_times(resource: dict[str, Any], calendar: Calendar) -> None:
     if ("date" in start) != ("date" in end):
         raise bad_request("Start and end must both be a date or both be a dateTime.")
     slot = times.to_slot(start, end, calendar.time_zone)
+    _add_offsets(resource, calendar)
     if slot.end < slot.start:
         raise ApiError(400, "timeRangeEmpty", "The specified time range is empty.")
     if resource.get("recurrence"):
         _check_recurrence(resource, slot)
+
+
+def _add_offsets(resource: dict[str, Any], calendar: Calendar) -> None:
+    # A request may send a local dateTime with a timeZone; Google stores and
+    # returns it with the zone's UTC offset added.
+    for field in ("start", "end", "originalStartTime"):
+        when = resource.get(field, {})
+        if "dateTime" in when and not times.has_offset(when["dateTime"]):
+            moment = times.to_slot(when, when, calendar.time_zone).start
+            when["dateTime"] = times.format_datetime(
+                moment, when.get("timeZone") or calendar.time_zone
+            )
 
 
 def _check_recurrence(resource: dict[str, Any], slot: times.Slot) -> None:

@@ -87,6 +87,10 @@ def _instant(when: dict, calendar_zone: str, field: str) -> datetime:
     return parsed.astimezone(event_zone)
 
 
+def has_offset(value: str) -> bool:
+    return bool(re.search(r"(Z|[+-]\d{2}:\d{2})$", value, re.IGNORECASE))
+
+
 def format_datetime(moment: datetime, tz_name: str) -> str:
     """Render `moment` as Google does: in the event's zone, with its offset."""
     local = moment.astimezone(zone(tz_name))

@@ -15,14 +15,14 @@ from googleapiclient.discovery import Resource
 from emulators.google import EmulatorServer
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorServer]:
+@pytest.fixture(name="emulator", scope="module")
+def emulator_fixture() -> Iterator[EmulatorServer]:
     with EmulatorServer() as server:
         yield server
 
 
-@pytest.fixture
-def control(emulator: EmulatorServer) -> Iterator[httpx.Client]:
+@pytest.fixture(name="control")
+def control_fixture(emulator: EmulatorServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=emulator.url, timeout=10, trust_env=False) as client:
         client.post("/_emulator/reset").raise_for_status()
         client.post(
@@ -38,8 +38,8 @@ def control(emulator: EmulatorServer) -> Iterator[httpx.Client]:
         assert violations == []
 
 
-@pytest.fixture
-def calendar_for(
+@pytest.fixture(name="calendar_for")
+def calendar_for_fixture(
     emulator: EmulatorServer, control: httpx.Client
 ) -> Callable[..., Resource]:
     """Return a factory: a Calendar client authorised as a new or existing user."""
@@ -68,8 +68,8 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
         return None
 
 
-@pytest.fixture
-def listener() -> Iterator[tuple[str, list[dict[str, str]]]]:
+@pytest.fixture(name="listener")
+def listener_fixture() -> Iterator[tuple[str, list[dict[str, str]]]]:
     """A webhook receiver on 127.0.0.1; yields its URL and the headers it got."""
     handler = type("Recorder", (_Recorder,), {"received": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

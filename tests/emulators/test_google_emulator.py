@@ -14,7 +14,12 @@ import google.oauth2.service_account
 import google_helpers as helpers
 import httpx
 import pytest
-from google_fixtures import calendar_for, control, emulator, listener  # noqa: F401
+from google_fixtures import (  # noqa: F401 - fixtures used by name
+    calendar_for_fixture,
+    control_fixture,
+    emulator_fixture,
+    listener_fixture,
+)
 from googleapiclient.errors import HttpError
 
 from emulators.google import schemas
@@ -580,9 +585,11 @@ def test_single_events_sync_lists_exception(calendar_for) -> None:
     instance_id = series["id"] + "_20250317T090000Z"
 
     patch(api, instance_id, {"description": "agenda"})
-    delta = api.events().list(
-        calendarId="primary", singleEvents=True, syncToken=token
-    ).execute()
+    delta = (
+        api.events()
+        .list(calendarId="primary", singleEvents=True, syncToken=token)
+        .execute()
+    )
 
     assert [i["id"] for i in delta["items"]] == [instance_id]
     assert delta["items"][0]["description"] == "agenda"
@@ -598,7 +605,7 @@ def test_local_date_time_with_zone(calendar_for) -> None:
 
     created = api.events().insert(calendarId="primary", body=body).execute()
 
-    assert created["start"]["dateTime"] == "2025-07-01T10:00:00"
+    assert created["start"]["dateTime"] == "2025-07-01T10:00:00+02:00"
     assert created["start"]["timeZone"] == "Europe/Amsterdam"
 
 

@@ -686,8 +686,9 @@ def test_delta_rounds(ms_tenant: TenantSetup) -> None:
         token,
         json={"subject": "Renamed"},
     )
+    occurrence = next(item for item in first if item["type"] == "occurrence")
     ms_tenant.graph(
-        "DELETE", f"/users/{ms_tenant.organizer}/events/{first[1]['id']}", token
+        "DELETE", f"/users/{ms_tenant.organizer}/events/{occurrence['id']}", token
     )
 
     changes, next_delta, _ = delta_round(ms_tenant, token, delta_link)
