@@ -1,10 +1,10 @@
 """Errors raised by the mail package.
 
-    MailError
-     ├── TokenError          a reply or unsubscribe token is malformed or forged
-     └── SendError           an email could not be handed to the transport
-          ├── TemporarySendError   worth retrying (SMTP 4xx, a dropped connection)
-          └── PermanentSendError   never retried (SMTP 5xx, a rejected request)
+MailError
+ ├── TokenError          a reply or unsubscribe token is malformed or forged
+ └── SendError           an email could not be handed to the transport
+      ├── TemporarySendError   worth retrying (SMTP 4xx, a dropped connection)
+      └── PermanentSendError   never retried (SMTP 5xx, a rejected request)
 """
 
 from __future__ import annotations

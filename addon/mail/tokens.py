@@ -70,11 +70,15 @@ def read_token(text: str, key: str) -> Token:
     raw = _decode(text)
     payload, mac = raw[: _LAYOUT.size], raw[_LAYOUT.size :]
     if not hmac.compare_digest(mac, _mac(payload, key)):
-        raise TokenError("The token's signature does not match; it is forged or altered.")
+        raise TokenError(
+            "The token's signature does not match; it is forged or altered."
+        )
 
     version, purpose, tenant, occurrence, person, expires = _LAYOUT.unpack(payload)
     if version != _VERSION or purpose not in Purpose.__members__.values():
-        raise TokenError(f"The token has unknown version {version} or purpose {purpose}.")
+        raise TokenError(
+            f"The token has unknown version {version} or purpose {purpose}."
+        )
     when = datetime.fromtimestamp(expires, UTC) if expires else None
     return Token(Purpose(purpose), tenant, occurrence, person, when)
 
@@ -84,7 +88,7 @@ def reply_address(token: str, domain: str) -> str:
 
 
 def token_in_address(address: str, domain: str) -> str | None:
-    """Return the token of a reply address on `domain`, or None for any other address."""
+    """Return the token in a reply address on `domain`, or None for other addresses."""
     local, _, host = address.strip().strip("<>").rpartition("@")
     if host.lower() != domain.lower() or not local.lower().startswith(REPLY_PREFIX):
         return None

@@ -1,7 +1,7 @@
 """The ASGI app: Calendar v3, Directory users.list, OAuth and the control API.
 
-Calendar routes answer both under `/calendar/v3/...` (Google's own paths) and
-at the root, because google-api-python-client puts the `api_endpoint` client
+Calendar routes are served both under `/calendar/v3/...` (Google's own paths)
+and at the root, because google-api-python-client puts the `api_endpoint` client
 option in place of rootUrl plus servicePath. Every API call goes through
 `_call`, which logs it, checks the bearer token and its scopes, applies an
 injected fault, checks the query against the discovery document and, in
@@ -101,7 +101,7 @@ async def _emulator_error(_request: Request, error: EmulatorError) -> Response:
 
 
 async def _http_error(_request: Request, error: HTTPException) -> Response:
-    # Unknown paths and methods answer in Google's error format too.
+    # Unknown paths and methods return errors in Google's format too.
     reason = "notFound" if error.status_code == 404 else "badRequest"
     api_error = ApiError(error.status_code, reason, f"{error.detail}")
     return JSONResponse(api_error.body(), status_code=error.status_code)

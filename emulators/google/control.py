@@ -1,10 +1,11 @@
 """The control API under /_emulator/: set up the world and inspect what happened.
 
-Tests and local runs call these routes instead of a Google admin console:
-create users and calendars, seed events, register OAuth clients and service
-account keys, revoke grants, inject faults, edit a description as the web UI
-would, expire sync tokens, and read the request log. None of them needs a
-token; the emulator listens on 127.0.0.1 only.
+Tests and local runs call these routes where a real setup would use Google's
+admin console. They create users, calendars and events, register OAuth
+clients and service account keys, and revoke grants. They also inject faults,
+edit a description as the web UI would, expire sync tokens and return the
+request log. None of them needs a token, because the emulator listens on
+127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ async def revoke_refresh(request: Request, revocation: Revocation) -> dict[str, 
 
 @router.post("/access-tokens/expire")
 async def expire_access_tokens(request: Request) -> dict[str, int]:
-    """Expire every access token, so the next call answers 401."""
+    """Expire every access token, so the next call returns 401."""
     state = _state(request)
     for grant in state.access_tokens.values():
         grant.expires_at = time.time() - 1

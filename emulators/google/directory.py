@@ -1,6 +1,6 @@
 """Admin SDK Directory API users.list.
 
-Only an administrator of the domain may list its users (Google answers 403
+Only an administrator of the domain may list its users (Google returns 403
 otherwise). `customer=my_customer` means the caller's own account; `domain=`
 must name the caller's domain. Managers appear as a `relations` entry of type
 `manager`, the way the Directory stores them.
@@ -21,7 +21,7 @@ MAX_PAGE_SIZE = 500
 def list_users(
     state: EmulatorState, caller: str, query: dict[str, Any]
 ) -> dict[str, Any]:
-    """Answer users.list for the caller's domain."""
+    """List the users of the caller's domain (users.list)."""
     domain = _domain_of_request(state, caller, query)
     if "pageToken" in query:
         snapshot = state.pages.pop(query["pageToken"], None)

@@ -30,8 +30,8 @@ from emulators.google.state import Calendar, EmulatorState, Record, SentUpdate
 
 logger = logging.getLogger(__name__)
 
-# Event ids: base32hex characters (a-v, 0-9), 5 to 1024 long
-# (Calendar API v3 reference, Events resource, field `id`).
+# Event ids: base32hex characters (a-v, 0-9), 5 to 1024 long, as the
+# description of Event.id in the discovery document states.
 _EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
 _INSTANCE_SUFFIX = re.compile(r"(\d{8})(T\d{6}Z)?")
 
@@ -61,7 +61,7 @@ _TOMBSTONE_FIELDS = ("kind", "etag", "id", "status", "recurringEventId")
 
 
 def render(record: Record, calendar: Calendar, listing: bool) -> dict[str, Any]:
-    """Return `record` as the owner of `calendar` sees it.
+    """Render `record` for the owner of `calendar`.
 
     In a list, a cancelled event (or one this calendar was removed from) is
     reduced to the fields that identify it, as Google lists deletions.
@@ -478,8 +478,8 @@ def _write_attendee_copy(
     body: dict[str, Any],
 ) -> dict[str, Any]:
     # An attendee may change only their own copy's private properties here.
-    # NOTE: Google also lets an attendee keep other local edits on their copy;
-    # the emulator rejects those so that a write as a non-organizer shows up.
+    # NOTE: Google also lets an attendee keep other local edits on their copy.
+    # The emulator rejects them, so that a write as a non-organizer shows up.
     extended = body.get("extendedProperties", {})
     if (
         record is None
@@ -572,7 +572,7 @@ def _apply(
 
 
 def _align_exception(state: EmulatorState, master: Record, record: Record) -> None:
-    # An exception is listed wherever its series is, whoever its guests are.
+    # An exception is listed in every calendar of its series, whatever its guests.
     for calendar_id in master.calendar_ids:
         calendar = state.calendars[calendar_id]
         calendar.records[record.id] = record

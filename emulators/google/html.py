@@ -6,10 +6,10 @@ small set of inline tags, `<br>` for line breaks, links for bare URLs and
 escaped text. Tandem has to find its agenda block again after such a save, so
 the emulator reproduces the rewrite on its UI-edit control endpoint.
 
-NOTE: this is a model of the editor's observed output, not its code. It keeps
-b, i, u, a, br, ul, ol and li, maps strong/em to b/i, turns p, div and
-headings into text followed by `<br>`, and drops every other tag but keeps its
-text (the content of script and style is dropped).
+NOTE: this is a model of the editor's output, not a copy of its code. It
+keeps b, i, u, a, br, ul, ol and li, and maps strong and em to b and i. The
+text of p, div and headings is followed by `<br>`. Every other tag is dropped
+but its text is kept, except inside script and style.
 """
 
 from __future__ import annotations

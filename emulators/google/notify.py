@@ -1,10 +1,10 @@
 """Watch channels and the thread that POSTs their notifications.
 
-A notification is a POST with an empty body and X-Goog-* headers (Calendar
-API v3 guide "Push notifications"): first a `sync` message when the channel
-opens, then `exists` after each change to the watched events, and
-`not_exists` when the watched calendar is gone. Messages are numbered per
-channel from 1.
+A notification is a POST with an empty body and X-Goog-* headers, as the
+Calendar API v3 guide "Push notifications" describes. A channel first gets a
+`sync` message when it opens, then `exists` after each change to the watched
+events, and `not_exists` when the watched calendar is gone. Messages are
+numbered per channel from 1.
 
 The emulator delivers only to loopback addresses, so a test or a local run
 can never make it send requests to another host.

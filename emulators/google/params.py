@@ -115,8 +115,8 @@ def check_body(document: str, schema_id: str, body: Any) -> dict[str, Any]:
 def _zoned_local(body: dict[str, Any], problem: schemas.Violation) -> bool:
     """Tell whether a problem is a dateTime without offset that has a timeZone.
 
-    Google accepts such a value in a request and reads it in that zone
-    (Calendar API v3 reference, EventDateTime.dateTime).
+    Google accepts such a value in a request and reads it in that zone, as
+    the description of EventDateTime.dateTime in the discovery document says.
     """
     match = re.fullmatch(r"\$\.(start|end|originalStartTime)\.dateTime", problem.path)
     if match is None:

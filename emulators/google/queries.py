@@ -1,10 +1,10 @@
 """events.list, events.instances, freebusy.query and calendarList.list.
 
-Paging and sync follow the Calendar API v3 reference ("Synchronize resources
-efficiently"): a result larger than `maxResults` is cut into pages joined by
-`nextPageToken`; only the last page carries `nextSyncToken`; a sync token
-lists everything changed since it was issued, deletions included, and an
-unknown or expired one fails with 410 `fullSyncRequired`.
+Paging and sync follow Google's documented behaviour. A result larger than
+`maxResults` is cut into pages joined by `nextPageToken`, and only the last
+page carries `nextSyncToken`. A sync token lists everything changed since it
+was issued, deletions included. An unknown or expired one fails with 410
+`fullSyncRequired`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from emulators.google.state import Calendar, EmulatorState, PageSnapshot, Record
 DEFAULT_PAGE_SIZE = 250  # events.list and events.instances default maxResults
 MAX_PAGE_SIZE = 2500  # the largest maxResults Google honours for events
 
-# Parameters that events.list rejects together with syncToken (Calendar API
-# v3 reference, events.list, parameter `syncToken`).
+# Parameters that events.list rejects together with syncToken, as listed in
+# the description of its `syncToken` parameter.
 _NOT_WITH_SYNC = (
     "iCalUID",
     "orderBy",
@@ -37,7 +37,7 @@ _NOT_WITH_SYNC = (
 def list_events(
     state: EmulatorState, calendar: Calendar, query: dict[str, Any]
 ) -> dict[str, Any]:
-    """Answer events.list for one calendar."""
+    """List the events of one calendar (events.list)."""
     if "pageToken" in query:
         return _next_page(state, calendar, query, "events.list")
 
@@ -268,7 +268,7 @@ def _collection(
 def list_instances(
     state: EmulatorState, calendar: Calendar, event_id: str, query: dict[str, Any]
 ) -> dict[str, Any]:
-    """Answer events.instances: the occurrences of one series, exceptions applied."""
+    """List the occurrences of one series with exceptions applied (events.instances)."""
     if "pageToken" in query:
         return _next_page(state, calendar, query, f"events.instances/{event_id}")
 
@@ -305,7 +305,7 @@ def _same_original(item: dict[str, Any], original: str, calendar: Calendar) -> b
 def free_busy(
     state: EmulatorState, requester: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """Answer freebusy.query: merged busy periods per calendar in UTC."""
+    """Compute merged busy periods per calendar in UTC (freebusy.query)."""
     for field in ("timeMin", "timeMax"):
         if field not in body:
             raise bad_request(f"Missing {field}.", reason="required")

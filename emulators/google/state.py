@@ -120,7 +120,7 @@ class AuthorizationCode:
 
 @dataclass
 class Grant:
-    """What an access or refresh token stands for: one user and their scopes."""
+    """The user and scopes behind an access or refresh token."""
 
     user: str
     scopes: list[str]

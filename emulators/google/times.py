@@ -25,7 +25,7 @@ MAX_OCCURRENCES = 730
 
 @dataclass(frozen=True, slots=True)
 class Slot:
-    """Where an event or occurrence sits in time."""
+    """The start and end instants of an event or occurrence."""
 
     start: datetime  # aware; midnight in the calendar's zone for all-day events
     end: datetime

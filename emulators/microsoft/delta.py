@@ -119,10 +119,14 @@ def page_response(
     if rest:
         token = secrets.token_urlsafe(24)
         state.delta_pages[token] = DeltaPage(rest, page.final_state, page.page_size)
-        body["@odata.nextLink"] = f"{link_base}?{urlencode({'$skiptoken': token}, safe='$')}"
+        body["@odata.nextLink"] = (
+            f"{link_base}?{urlencode({'$skiptoken': token}, safe='$')}"
+        )
     else:
         token = secrets.token_urlsafe(24)
         state.sync_states[token] = page.final_state
-        body["@odata.deltaLink"] = f"{link_base}?{urlencode({'$deltatoken': token}, safe='$')}"
+        body["@odata.deltaLink"] = (
+            f"{link_base}?{urlencode({'$deltatoken': token}, safe='$')}"
+        )
     body["value"] = head
     return json_response(body, options_from(request))

@@ -59,7 +59,7 @@ def _routes() -> list[tuple[str, re.Pattern[str], str, str]]:
                     document,
                 )
             )
-    # The most literal path wins, as in the server's own routing.
+    # A path with fewer placeholders wins, as in the server's own routing.
     return sorted(routes, key=lambda route: route[1].pattern.count("[^/]+"))
 
 

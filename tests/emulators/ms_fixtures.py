@@ -1,5 +1,6 @@
 """Fixtures for tests that drive the Microsoft emulator with real msal and O365.
 
+Import the `*_fixture` functions; pytest knows them by their `name=`.
 `ms_server` runs one emulator per test module; `ms_tenant` resets it and
 creates a tenant, an app registration and two users for each test.
 `ms_listener` is a plain HTTP server on 127.0.0.1 that answers Graph's
@@ -121,8 +122,8 @@ class TenantSetup:
         return account
 
 
-@pytest.fixture(scope="module")
-def ms_server() -> Iterator[EmulatorServer]:
+@pytest.fixture(scope="module", name="ms_server")
+def ms_server_fixture() -> Iterator[EmulatorServer]:
     """Run one emulator for the test module."""
     server = EmulatorServer()
     server.start()
@@ -130,8 +131,8 @@ def ms_server() -> Iterator[EmulatorServer]:
     server.stop()
 
 
-@pytest.fixture
-def ms_tenant(
+@pytest.fixture(name="ms_tenant")
+def ms_tenant_fixture(
     ms_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> TenantSetup:
     """Reset the emulator and create a consented tenant, an app and two users."""
@@ -223,8 +224,8 @@ class Listener:
             pytest.fail(f"No notification arrived within {timeout} seconds.")
 
 
-@pytest.fixture
-def ms_listener() -> Iterator[Listener]:
+@pytest.fixture(name="ms_listener")
+def ms_listener_fixture() -> Iterator[Listener]:
     """Run a notification listener on 127.0.0.1 for one test."""
     listener = Listener()
     listener.thread.start()

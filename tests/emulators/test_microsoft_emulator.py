@@ -1,18 +1,19 @@
 """The Microsoft emulator driven by the real msal, O365 and requests over HTTPS."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from ms_fixtures import (  # noqa: F401
     GRAPH_DEFAULT_SCOPE,
     REDIRECT_URI,
+    Listener,
     TenantSetup,
-    ms_listener,
-    ms_server,
-    ms_tenant,
+    ms_listener_fixture,
+    ms_server_fixture,
+    ms_tenant_fixture,
 )
 from ms_graph_schema import schema_violations
 
@@ -441,7 +442,8 @@ def test_extended_property_expand(ms_tenant: TenantSetup) -> None:
         path,
         token,
         params={
-            "$expand": "singleValueExtendedProperties($filter=id eq 'String {0} Name X')"
+            "$expand": "singleValueExtendedProperties"
+            "($filter=id eq 'String {0} Name X')"
         },
     ).json()
 
@@ -785,7 +787,9 @@ def subscribe(
     return setup.graph("POST", "/subscriptions", token, json=body)
 
 
-def test_subscription_handshake_and_notify(ms_tenant: TenantSetup, ms_listener) -> None:
+def test_subscription_handshake_and_notify(
+    ms_tenant: TenantSetup, ms_listener: Listener
+) -> None:
     token = ms_tenant.app_token()
 
     created = subscribe(ms_tenant, token, ms_listener.url)
@@ -802,7 +806,7 @@ def test_subscription_handshake_and_notify(ms_tenant: TenantSetup, ms_listener) 
     assert schema_violations(notification, "changeNotification") == []
 
 
-def test_subscription_bad_echo(ms_tenant: TenantSetup, ms_listener) -> None:
+def test_subscription_bad_echo(ms_tenant: TenantSetup, ms_listener: Listener) -> None:
     token = ms_tenant.app_token()
     ms_listener.echo_validation = False
 
@@ -820,7 +824,9 @@ def test_subscription_non_loopback(ms_tenant: TenantSetup) -> None:
     assert response.status_code == 400
 
 
-def test_subscription_renew_limits(ms_tenant: TenantSetup, ms_listener) -> None:
+def test_subscription_renew_limits(
+    ms_tenant: TenantSetup, ms_listener: Listener
+) -> None:
     token = ms_tenant.app_token()
     subscription = subscribe(ms_tenant, token, ms_listener.url).json()
     path = f"/subscriptions/{subscription['id']}"
@@ -839,7 +845,7 @@ def test_subscription_renew_limits(ms_tenant: TenantSetup, ms_listener) -> None:
     assert renewed.json()["expirationDateTime"][:16] == later.strftime("%Y-%m-%dT%H:%M")
 
 
-def test_lifecycle_notifications(ms_tenant: TenantSetup, ms_listener) -> None:
+def test_lifecycle_notifications(ms_tenant: TenantSetup, ms_listener: Listener) -> None:
     token = ms_tenant.app_token()
     subscription = subscribe(
         ms_tenant, token, ms_listener.url, lifecycleNotificationUrl=ms_listener.url
