@@ -29,7 +29,7 @@ def default_database_url() -> str:
 class Settings(BaseSettings):
     """Every setting Tandem reads; each field documents its unit and default."""
 
-    model_config = SettingsConfigDict(env_prefix="TANDEM_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="TANDEM_", extra="ignore", populate_by_name=True)
 
     environment: str = Field("development", description="development, test or production")
     database_url: str = Field(
@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     )
     rejection_limit_per_day: int = Field(
         3, ge=0, description="rejection emails sent to one sender per 24 hours"
+    )
+    trusted_authserv_id: str = Field(
+        "",
+        description="authserv-id of the receiving MTA whose Authentication-Results "
+        "are read; empty reads only the topmost such header",
     )
 
     @model_validator(mode="after")

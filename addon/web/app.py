@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = db.session_factory(engine)
     app.include_router(routes.router)
+    app.include_router(routes.pages)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: Session = Depends(get_session)) -> dict[str, str]:

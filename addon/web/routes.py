@@ -8,10 +8,12 @@ that setting is set, and name their tenant in the `X-Tandem-Tenant` header
 from __future__ import annotations
 
 import hmac
+import html
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +26,7 @@ from addon.settings import Settings
 from mail_templates.render import render_invite_block
 
 router = APIRouter(prefix="/api", tags=["api"])
+pages = APIRouter(tags=["pages"])
 
 
 def _settings(request: Request) -> Settings:
@@ -111,6 +114,21 @@ def _find(session: Session, tenant: models.Tenant, series_id: int) -> models.Ser
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
 
 
+def _next_occurrence(session: Session, series: models.Series) -> models.Occurrence:
+    occurrence = session.scalar(
+        select(models.Occurrence).where(
+            models.Occurrence.series_id == series.id,
+            models.Occurrence.recurrence_id == series.next_recurrence_id,
+        )
+    )
+    if occurrence is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"Series {series.id} has no upcoming occurrence synced yet; run a sync first.",
+        )
+    return occurrence
+
+
 @router.get("/series", response_model=list[SeriesOut])
 def list_series(session: SessionDep, tenant: TenantDep, all: bool = False) -> list[SeriesOut]:
     """List the tenant's 1:1s (every series with `all=true`), with the reasons for each."""
@@ -129,14 +147,7 @@ def get_series(series_id: int, session: SessionDep, tenant: TenantDep) -> Series
 def get_agenda(series_id: int, session: SessionDep, tenant: TenantDep, request: Request) -> dict[str, object]:
     """The agenda of the next occurrence, structured and as the invite shows it."""
     series = _find(session, tenant, series_id)
-    occurrence = session.scalar(
-        select(models.Occurrence).where(
-            models.Occurrence.series_id == series.id,
-            models.Occurrence.recurrence_id == series.next_recurrence_id,
-        )
-    )
-    if occurrence is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Series {series_id} has no upcoming occurrence synced yet.")
+    occurrence = _next_occurrence(session, series)
     link = f"{_settings(request).public_url.rstrip('/')}/series/{series.id}"
     agenda = build_agenda(session, tenant, series, occurrence, private_invite=False, link=link)
     return {
@@ -150,6 +161,20 @@ def get_agenda(series_id: int, session: SessionDep, tenant: TenantDep, request: 
         "action_items": [{"id": a.id, "text": a.text, "owner": a.owner, "due": a.due} for a in agenda.action_items],
         "text": render_invite_block(agenda, "text"),
     }
+
+
+@pages.get("/series/{series_id}", response_class=HTMLResponse)
+def agenda_page(series_id: int, session: SessionDep, tenant: TenantDep, request: Request) -> HTMLResponse:
+    """The page the link in every invite opens: the next occurrence's agenda."""
+    series = _find(session, tenant, series_id)
+    occurrence = _next_occurrence(session, series)
+    agenda = build_agenda(session, tenant, series, occurrence, private_invite=False, link="")
+    title = html.escape(f"{series.summary} · {occurrence.start:%Y-%m-%d}")
+    body = render_invite_block(agenda, "html")
+    return HTMLResponse(
+        f'<!doctype html><html lang="{agenda.locale}"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"
+    )
 
 
 @router.post("/series/{series_id}/topics", response_model=TopicOut, status_code=201)

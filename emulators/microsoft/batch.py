@@ -63,7 +63,7 @@ async def run_batch(request: Request) -> Response:
 async def run_one(
     client: httpx.AsyncClient, outer: Request, item: dict, statuses: dict[str, int]
 ) -> dict:
-    """Run one inner request, or answer 424 when a dependency failed."""
+    """Run one inner request, or return 424 when a dependency failed."""
     request_id = str(item.get("id"))
     depends_on = [str(name) for name in item.get("dependsOn") or []]
     missing = [name for name in depends_on if name not in statuses]
@@ -72,7 +72,8 @@ async def run_one(
             request_id,
             400,
             "BadRequest",
-            f"dependsOn names {missing[0]!r}, which is not an earlier request in the batch.",
+            f"dependsOn names {missing[0]!r}, which is not an earlier request "
+            "in the batch.",
         )
     if any(statuses[name] >= 400 for name in depends_on):
         return inner_error(

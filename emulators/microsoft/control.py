@@ -55,7 +55,8 @@ def user_or_404(state: EmulatorState, key: str) -> User:
     if user is None:
         raise control_error(
             404,
-            f"No user {key!r}; create it with POST /_emulator/tenants/{{tenant}}/users.",
+            f"No user {key!r}; create it with "
+            "POST /_emulator/tenants/{tenant}/users.",
         )
     return user
 
@@ -83,7 +84,7 @@ async def create_tenant(request: Request) -> Response:
 
 @router.post("/applications")
 async def create_application(request: Request) -> Response:
-    """Register an app: {"client_id", "client_secret", "redirect_uris"} (all optional)."""
+    """Register an app: {"client_id", "client_secret", "redirect_uris"}."""
     state = get_state(request)
     payload = await json_body(request)
     application = Application(
@@ -102,7 +103,11 @@ async def create_application(request: Request) -> Response:
 
 @router.post("/tenants/{tenant_key}/users")
 async def create_user(request: Request, tenant_key: str) -> Response:
-    """Create a user with a mailbox: {"display_name", "mail", "time_zone", "working_hours"}."""
+    """Create a user with a mailbox.
+
+    Body: {"mail", "display_name", "time_zone", "working_hours"}; only mail is
+    required.
+    """
     state = get_state(request)
     tenant = tenant_or_404(state, tenant_key)
     payload = await json_body(request)
@@ -183,9 +188,9 @@ async def revoke_user_grants(request: Request, user_key: str) -> Response:
 async def seed_event(request: Request, user_key: str) -> Response:
     """Store an event as if another client had written it.
 
-    The body is a Graph event; `teamsMeeting: true` adds a Teams meeting
-    block to the body as Teams does, and `organizer` (an emailAddress)
-    makes the mailbox an attendee's copy.
+    The body is a Graph event with two extra keys. `teamsMeeting: true` adds
+    a Teams meeting block to the body as Teams does. `organizer` (an
+    emailAddress) makes the event an attendee's copy.
     """
     state = get_state(request)
     user = user_or_404(state, user_key)
@@ -322,7 +327,8 @@ async def send_lifecycle(request: Request, subscription_id: str) -> Response:
     if lifecycle_event not in LIFECYCLE_EVENTS:
         raise control_error(
             400,
-            f"Unknown lifecycle event {lifecycle_event!r}; use one of {sorted(LIFECYCLE_EVENTS)}.",
+            f"Unknown lifecycle event {lifecycle_event!r}; "
+            f"use one of {sorted(LIFECYCLE_EVENTS)}.",
         )
     subscription = state.subscriptions.get(subscription_id)
     if subscription is None:
@@ -336,7 +342,7 @@ async def send_lifecycle(request: Request, subscription_id: str) -> Response:
 
 @router.delete("/subscriptions/{subscription_id}")
 async def remove_subscription(request: Request, subscription_id: str) -> Response:
-    """Remove a subscription as Graph might, telling the lifecycle URL if there is one."""
+    """Remove a subscription and send subscriptionRemoved to its lifecycle URL."""
     state = get_state(request)
     subscription = state.subscriptions.pop(subscription_id, None)
     if subscription is None:

@@ -4,7 +4,7 @@ The first round needs startDateTime and endDateTime; its pages link on with
 `@odata.nextLink` (`$skiptoken`) and the last page carries
 `@odata.deltaLink` (`$deltatoken`). A later round with the delta token returns
 only the instances added or changed since, plus `@removed` entries for those
-that left the window or were deleted. A token the server no longer knows
+that left the window or were deleted. A token the server no longer has
 fails with 410 Gone and `syncStateNotFound`, after which Graph documents that
 the client must start a new round without a token.
 """
@@ -23,7 +23,7 @@ from .identity import base_url
 from .state import DeltaPage, EmulatorState, StoredEvent, SyncState, User
 
 # NOTE: Graph does not document a default page size for calendarView/delta;
-# 10 is what the emulator uses unless `Prefer: odata.maxpagesize` asks otherwise.
+# 10 is what the emulator uses unless `Prefer: odata.maxpagesize` sets another size.
 DEFAULT_DELTA_PAGE_SIZE = 10
 
 

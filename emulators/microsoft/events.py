@@ -1,9 +1,9 @@
 """Mailbox event store: create, update, delete, and series expansion.
 
 A series is stored as its master plus its exceptions. Occurrences are views
-computed from the master; an occurrence's id is the master id, a dot, and
-its original start in UTC, so the id stays the same when a write turns the
-occurrence into an exception (as Graph keeps occurrence ids stable).
+computed from the master. An occurrence's id is the master id, a dot, and
+its original start in UTC. Graph keeps occurrence ids stable, so the id
+stays the same when a write turns the occurrence into an exception.
 """
 
 import dataclasses

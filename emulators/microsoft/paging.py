@@ -40,8 +40,9 @@ def collection(
     """Return one page of `items` with a nextLink when more remain."""
     top, skip = top_and_skip(request, default_top)
     page = items[skip : skip + top]
+    base = str(request.base_url).rstrip("/")
     body: dict[str, object] = {
-        "@odata.context": f"{str(request.base_url).rstrip('/')}/v1.0/$metadata#{context}",
+        "@odata.context": f"{base}/v1.0/$metadata#{context}",
         "value": page,
     }
     if skip + top < len(items):

@@ -28,7 +28,7 @@ STATUS_DIGITS = {
     "oof": "3",
     "workingElsewhere": "4",
 }
-# Which status shows in a slot where events overlap: the strongest wins.
+# Status order by strength. Where events overlap in a slot, the strongest shows.
 STATUS_STRENGTH = ["free", "workingElsewhere", "tentative", "busy", "oof"]
 
 
@@ -45,7 +45,8 @@ def parse_window(payload: dict) -> tuple[datetime, datetime, int]:
         raise GraphError(
             400,
             "ErrorInvalidParameter",
-            f"availabilityViewInterval {interval} is out of range; send 5 to 1440 minutes.",
+            f"availabilityViewInterval {interval} is out of range; "
+            "send 5 to 1440 minutes.",
         )
     if end <= start:
         raise GraphError(

@@ -103,7 +103,7 @@ def parse_expiration(value: object) -> datetime:
 
 
 def resource_owner(state: EmulatorState, request: Request, resource: str) -> User:
-    """Return the mailbox of an events resource ("/users/{id}/events" or "me/events")."""
+    """Return the mailbox of "/users/{id}/events" or "me/events"."""
     caller = authenticate(state, request)
     parts = [part for part in resource.strip("/").split("/") if part]
     if parts[:1] == ["me"] and parts[1:] == ["events"]:
@@ -167,7 +167,8 @@ async def create_subscription(request: Request) -> Response:
         raise GraphError(
             400,
             "InvalidRequest",
-            f"The changeType {unknown[0]!r} is invalid; use created, updated or deleted.",
+            f"The changeType {unknown[0]!r} is invalid; "
+            "use created, updated or deleted.",
         )
     user = resource_owner(state, request, str(payload["resource"]))
     expiration = parse_expiration(payload["expirationDateTime"])

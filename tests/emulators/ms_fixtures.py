@@ -1,6 +1,7 @@
 """Fixtures for tests that drive the Microsoft emulator with real msal and O365.
 
-Import the `*_fixture` functions; pytest knows them by their `name=`.
+Import the `*_fixture` functions; pytest finds them by
+the `name=` they declare.
 `ms_server` runs one emulator per test module; `ms_tenant` resets it and
 creates a tenant, an app registration and two users for each test.
 `ms_listener` is a plain HTTP server on 127.0.0.1 that answers Graph's
@@ -92,9 +93,9 @@ class TenantSetup:
     def o365_account(self, mailbox: str) -> Account:
         """Return an O365 Account on the credentials flow, aimed at the emulator.
 
-        O365 2.1 builds Graph URLs from the protocol's service_url, and builds
-        its own msal client with a login.microsoftonline.com authority; both are
-        replaced, which is the supported way to point O365 elsewhere.
+        O365 2.1 builds Graph URLs from the protocol's service_url, so that is
+        set to the emulator. It also builds its own msal client with a
+        login.microsoftonline.com authority, so that client is replaced.
         """
         protocol = MSGraphProtocol(default_resource=mailbox)
         protocol.protocol_url = self.server.graph_url

@@ -412,7 +412,7 @@ ENUM_MEMBERS: dict[str, set[str]] = {
 }
 
 # Open types accept properties beyond those declared. The CSDL also marks
-# event as open, but the checker holds events to their declared properties
+# event as open, but the checker accepts only the declared properties of events
 # so that a misspelt name is caught.
 OPEN_TYPES = {"resourceData"}
 
