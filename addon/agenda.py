@@ -21,7 +21,11 @@ class Section(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AgendaTopic:
-    """A topic on the agenda; `carried_from` is the date of the 1:1 it was first raised for."""
+    """A topic on the agenda.
+
+    `carried_from` is the date of the 1:1 it was first raised for, when that
+    was an earlier one.
+    """
 
     id: int
     section: Section

@@ -38,15 +38,25 @@ def build_agenda(
         and tenant.invite_mode is InviteMode.FULL
     )
     link_only = tenant.invite_mode is InviteMode.LINK_ONLY
-    notes = [] if link_only or not notes_allowed else prior_notes(session, series, occurrence)
-    withheld = not link_only and not notes_allowed and has_prior_notes(session, series, occurrence)
+    notes = (
+        []
+        if link_only or not notes_allowed
+        else prior_notes(session, series, occurrence)
+    )
+    withheld = (
+        not link_only
+        and not notes_allowed
+        and has_prior_notes(session, series, occurrence)
+    )
 
     return Agenda(
         series_id=series.id,
         occurrence_start=occurrence.start,
         people=pair,
         locale=locale_for(session, tenant, series.organizer_email or pair[0]),
-        topics={} if link_only else open_topics(session, series, occurrence.recurrence_id),
+        topics={}
+        if link_only
+        else open_topics(session, series, occurrence.recurrence_id),
         notes=notes,
         notes_withheld=withheld,
         action_items=[] if link_only else open_action_items(session, series),
@@ -58,7 +68,7 @@ def build_agenda(
 def open_topics(
     session: Session, series: models.Series, recurrence_id: datetime
 ) -> dict[Section, list[AgendaTopic]]:
-    """Topics not yet discussed that were raised for this occurrence or an earlier one."""
+    """Return the undiscussed topics raised for this occurrence or an earlier one."""
     rows = session.scalars(
         select(models.Topic)
         .where(
@@ -121,7 +131,8 @@ def prior_notes(
         )
     )
     return [
-        PriorNote(row.occurrence_start.date(), row.author_email, row.text) for row in rows
+        PriorNote(row.occurrence_start.date(), row.author_email, row.text)
+        for row in rows
     ]
 
 
@@ -140,7 +151,9 @@ def open_action_items(session: Session, series: models.Series) -> list[ActionIte
             models.ActionItem.series_id.in_(_pair_series_ids(session, series)),
             models.ActionItem.done.is_(False),
         )
-        .order_by(models.ActionItem.due.is_(None), models.ActionItem.due, models.ActionItem.id)
+        .order_by(
+            models.ActionItem.due.is_(None), models.ActionItem.due, models.ActionItem.id
+        )
     )
     return [ActionItem(row.id, row.text, row.owner_email, row.due) for row in rows]
 

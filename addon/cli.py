@@ -52,7 +52,8 @@ def _parse_now(value: str | None) -> datetime:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise UserError(
-            f"--now {value!r} is not an ISO 8601 time; write it like 2026-12-04T09:00+01:00"
+            f"--now {value!r} is not an ISO 8601 time; "
+            "write it like 2026-12-04T09:00+01:00"
         ) from None
     if moment.tzinfo is None:
         raise UserError(f"--now {value!r} has no UTC offset; add one, such as +01:00")
@@ -101,9 +102,11 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
 
 
 @click.group()
-@click.option("-v", "--verbose", count=True, help="Log more: -v for info, -vv for debug.")
+@click.option(
+    "-v", "--verbose", count=True, help="Log more: -v for info, -vv for debug."
+)
 def cli(verbose: int) -> None:
-    """Tandem finds recurring 1:1s in calendars and writes their agendas into the invites."""
+    """Find recurring 1:1s in calendars and write agendas into their invites."""
     configure_logging(verbose)
 
 
@@ -122,10 +125,30 @@ now_option = click.option(
 
 
 @cli.command()
-@click.option("--ics", "source", required=True, type=click.Path(path_type=Path), help="Calendar file to read.")
-@click.option("--out", "target", required=True, type=click.Path(path_type=Path), help="Where to write the updated calendar.")
-@click.option("--calendar", "calendar_name", default="default", show_default=True, help="Name under which Tandem remembers this calendar.")
-@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--ics",
+    "source",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Calendar file to read.",
+)
+@click.option(
+    "--out",
+    "target",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where to write the updated calendar.",
+)
+@click.option(
+    "--calendar",
+    "calendar_name",
+    default="default",
+    show_default=True,
+    help="Name under which Tandem remembers this calendar.",
+)
+@click.option(
+    "--format", "output_format", type=FORMATS, default="table", show_default=True
+)
 @domain_option
 @locale_option
 @now_option
@@ -138,7 +161,7 @@ def sync(
     locale: str | None,
     now: str | None,
 ) -> None:
-    """Detect 1:1s in a calendar file, write their agendas, plan follow-ups, save the result."""
+    """Detect 1:1s in a calendar file, write agendas, plan follow-ups, save the file."""
     settings = _settings(domains, locale)
     moment = _parse_now(now)
     provider = _load_calendar(source, settings)
@@ -148,7 +171,9 @@ def sync(
         apply_settings(tenant, settings)
         calendar = get_or_create_calendar(session, tenant, "ics", calendar_name)
         service = SyncService(session, tenant, settings, moment)
-        report = service.sync(provider, calendar, progress=_progress(sys.stderr.isatty()))
+        report = service.sync(
+            provider, calendar, progress=_progress(sys.stderr.isatty())
+        )
         _save(provider, target)
 
     _print_sync(report, output_format, target)
@@ -157,13 +182,14 @@ def sync(
 
 
 def _save(provider: ICalendarProvider, target: Path) -> None:
-    """Write the calendar; any failure aborts the run, so nothing is recorded as written."""
+    """Write the calendar, or abort the run so that no write is recorded."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         provider.save(target)
     except OSError as error:
         raise UserError(
-            f"Cannot write {target}: {error.strerror or error}; choose a writable --out path."
+            f"Cannot write {target}: {error.strerror or error}; "
+            "choose a writable --out path."
         ) from None
 
 
@@ -179,7 +205,12 @@ def _print_sync(report: SyncReport, output_format: str, target: Path) -> None:
             _clip(row.summary, 32),
             " & ".join(row.people or ()),
             row.next_start.strftime("%Y-%m-%d %H:%M") if row.next_start else "-",
-            row.action + (f" (+{row.topics_from_invite} from invite)" if row.topics_from_invite else ""),
+            row.action
+            + (
+                f" (+{row.topics_from_invite} from invite)"
+                if row.topics_from_invite
+                else ""
+            ),
             "planned" if row.followup else "",
         )
         for row in rows
@@ -195,13 +226,31 @@ def _print_sync(report: SyncReport, output_format: str, target: Path) -> None:
 
 
 @cli.command()
-@click.option("--ics", "source", required=True, type=click.Path(path_type=Path), help="Calendar file to read.")
-@click.option("--explain", is_flag=True, help="Show every series with the reasons for the decision.")
-@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--ics",
+    "source",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Calendar file to read.",
+)
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Show every series with the reasons for the decision.",
+)
+@click.option(
+    "--format", "output_format", type=FORMATS, default="table", show_default=True
+)
 @domain_option
 @now_option
-def detect(source: Path, explain: bool, output_format: str, domains: tuple[str, ...], now: str | None) -> None:
-    """List the recurring 1:1s in a calendar file, with their two people and next occurrence."""
+def detect(
+    source: Path,
+    explain: bool,
+    output_format: str,
+    domains: tuple[str, ...],
+    now: str | None,
+) -> None:
+    """List the recurring 1:1s in a calendar file, their people and next occurrence."""
     settings = _settings(domains, None)
     provider = _load_calendar(source, settings)
     with _database(settings) as session:
@@ -213,7 +262,9 @@ def detect(source: Path, explain: bool, output_format: str, domains: tuple[str, 
     _print_detect(result, provider, explain, output_format)
 
 
-def _print_detect(result: Scan, provider: ICalendarProvider, explain: bool, output_format: str) -> None:
+def _print_detect(
+    result: Scan, provider: ICalendarProvider, explain: bool, output_format: str
+) -> None:
     views = result.series if explain else tuple(result.one_on_ones)
     if output_format == "json":
         payload = {
@@ -222,8 +273,12 @@ def _print_detect(result: Scan, provider: ICalendarProvider, explain: bool, outp
                     "uid": view.uid,
                     "summary": view.decision.summary,
                     "is_one_on_one": view.decision.is_one_on_one,
-                    "people": list(view.decision.people) if view.decision.people else None,
-                    "next_occurrence": view.decision.next_start.isoformat() if view.decision.next_start else None,
+                    "people": list(view.decision.people)
+                    if view.decision.people
+                    else None,
+                    "next_occurrence": view.decision.next_start.isoformat()
+                    if view.decision.next_start
+                    else None,
                     "reasons": [reason.to_dict() for reason in view.decision.reasons],
                 }
                 for view in views
@@ -238,7 +293,9 @@ def _print_detect(result: Scan, provider: ICalendarProvider, explain: bool, outp
             (
                 _clip(view.decision.summary, 36),
                 " & ".join(view.decision.people or ()),
-                view.decision.next_start.strftime("%Y-%m-%d %H:%M") if view.decision.next_start else "-",
+                view.decision.next_start.strftime("%Y-%m-%d %H:%M")
+                if view.decision.next_start
+                else "-",
             )
             for view in views
         ]
@@ -248,7 +305,9 @@ def _print_detect(result: Scan, provider: ICalendarProvider, explain: bool, outp
 
     for view in views:
         verdict = "1:1" if view.decision.is_one_on_one else "not a 1:1"
-        click.echo(f"{view.decision.summary or '(no title)'}  [{verdict}]  uid={view.uid}")
+        click.echo(
+            f"{view.decision.summary or '(no title)'}  [{verdict}]  uid={view.uid}"
+        )
         for reason in view.decision.reasons:
             mark = "+" if reason.passed else "-"
             click.echo(f"  {mark} {reason.rule}: {reason.message}")
@@ -262,9 +321,15 @@ def _clip(text: str, width: int) -> str:
 
 
 def _echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)]
+    widths = [
+        max(len(cell) for cell in column) for column in zip(header, *rows, strict=False)
+    ]
     for line in (header, *rows):
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+        click.echo(
+            "  ".join(
+                cell.ljust(width) for cell, width in zip(line, widths, strict=True)
+            ).rstrip()
+        )
 
 
 # -- topics, notes, action items ------------------------------------------------
@@ -278,8 +343,15 @@ def topic() -> None:
 @topic.command("add")
 @click.argument("series")
 @click.argument("text")
-@click.option("--section", type=click.Choice([section.value for section in Section]), default=Section.ROLE.value, show_default=True)
-@click.option("--by", "author", default="", help="Email address of the person raising it.")
+@click.option(
+    "--section",
+    type=click.Choice([section.value for section in Section]),
+    default=Section.ROLE.value,
+    show_default=True,
+)
+@click.option(
+    "--by", "author", default="", help="Email address of the person raising it."
+)
 def topic_add(series: str, text: str, section: str, author: str) -> None:
     """Add TEXT as a topic for the next occurrence of SERIES (an id or a UID)."""
     settings = get_settings()
@@ -299,7 +371,13 @@ def topic_list(series: str, show_all: bool) -> None:
         tenant = get_or_create_tenant(session, settings)
         rows = records.list_topics(session, tenant, series, include_discussed=show_all)
         table = [
-            (str(row.id), f"{row.raised_for:%Y-%m-%d}", str(row.section), "yes" if row.discussed else "", _clip(row.text, 60))
+            (
+                str(row.id),
+                f"{row.raised_for:%Y-%m-%d}",
+                str(row.section),
+                "yes" if row.discussed else "",
+                _clip(row.text, 60),
+            )
             for row in rows
         ]
     _echo_table(("ID", "Raised for", "Section", "Discussed", "Topic"), table)
@@ -319,15 +397,35 @@ def topic_done(topic_id: int) -> None:
 @cli.command("note")
 @click.argument("series")
 @click.argument("text")
-@click.option("--by", "author", required=True, help="Email address of the note's author.")
-@click.option("--private", is_flag=True, help="Keep the note to its author; it never leaves Tandem.")
-@click.option("--hide-from-invite", is_flag=True, help="Share the note, but never show it in an invite.")
-def note(series: str, text: str, author: str, private: bool, hide_from_invite: bool) -> None:
+@click.option(
+    "--by", "author", required=True, help="Email address of the note's author."
+)
+@click.option(
+    "--private",
+    is_flag=True,
+    help="Keep the note to its author; it never leaves Tandem.",
+)
+@click.option(
+    "--hide-from-invite",
+    is_flag=True,
+    help="Share the note, but never show it in an invite.",
+)
+def note(
+    series: str, text: str, author: str, private: bool, hide_from_invite: bool
+) -> None:
     """Add a note to the next occurrence of SERIES."""
     settings = get_settings()
     with _database(settings) as session:
         tenant = get_or_create_tenant(session, settings)
-        row = records.add_note(session, tenant, series, text, author, private=private, hide_from_invite=hide_from_invite)
+        row = records.add_note(
+            session,
+            tenant,
+            series,
+            text,
+            author,
+            private=private,
+            hide_from_invite=hide_from_invite,
+        )
         click.echo(f"note {row.id} added ({row.visibility})")
 
 
@@ -340,7 +438,9 @@ def action() -> None:
 @click.argument("series")
 @click.argument("text")
 @click.option("--owner", default="", help="Email address of the person who does it.")
-@click.option("--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD.")
+@click.option(
+    "--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD."
+)
 def action_add(series: str, text: str, owner: str, due: datetime | None) -> None:
     """Add an action item to SERIES."""
     settings = get_settings()
@@ -364,7 +464,11 @@ def action_done(item_id: int) -> None:
 
 @cli.command("goal-review")
 @click.argument("series")
-@click.option("--occurrence", "when", help="RECURRENCE-ID of the occurrence, ISO 8601 (default: the next one).")
+@click.option(
+    "--occurrence",
+    "when",
+    help="RECURRENCE-ID of the occurrence, ISO 8601 (default: the next one).",
+)
 def goal_review(series: str, when: str | None) -> None:
     """Mark an occurrence of SERIES as a goal review, so a follow-up is planned."""
     settings = get_settings()
@@ -372,7 +476,9 @@ def goal_review(series: str, when: str | None) -> None:
     with _database(settings) as session:
         tenant = get_or_create_tenant(session, settings)
         row = records.mark_goal_review(session, tenant, series, moment)
-        click.echo(f"occurrence {row.recurrence_id:%Y-%m-%d %H:%M} marked as a goal review")
+        click.echo(
+            f"occurrence {row.recurrence_id:%Y-%m-%d %H:%M} marked as a goal review"
+        )
 
 
 @cli.command("opt-out")
@@ -399,7 +505,9 @@ def opt_in(email: str) -> None:
 
 @cli.command("parse-reply")
 @click.argument("message", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "output_format", type=FORMATS, default="table", show_default=True)
+@click.option(
+    "--format", "output_format", type=FORMATS, default="table", show_default=True
+)
 def parse_reply_command(message: Path, output_format: str) -> None:
     """Show what Tandem would take from the email MESSAGE (an .eml file)."""
     from addon.inbound import parse_reply
@@ -409,7 +517,9 @@ def parse_reply_command(message: Path, output_format: str) -> None:
         click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
         return
     if parsed.rejection is not None:
-        click.echo(f"nothing taken ({parsed.rejection.code}): {parsed.rejection.message}")
+        click.echo(
+            f"nothing taken ({parsed.rejection.code}): {parsed.rejection.message}"
+        )
         return
     for candidate in parsed.topics:
         guessed = " (guessed)" if candidate.section_guessed else ""
@@ -436,7 +546,9 @@ def worker(celery_args: tuple[str, ...]) -> None:
     from workers.app import app
 
     if not get_settings().broker_url:
-        raise UserError("CELERY_BROKER_URL is not set; set it to a Redis or RabbitMQ URL.")
+        raise UserError(
+            "CELERY_BROKER_URL is not set; set it to a Redis or RabbitMQ URL."
+        )
     app.worker_main(["worker", "--loglevel=INFO", *celery_args])
 
 
@@ -446,3 +558,9 @@ def main() -> None:
     except TandemError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(2)
+
+
+from addon.mail.cli import send_agendas, smtpd  # noqa: E402 - commands attach last
+
+cli.add_command(smtpd)
+cli.add_command(send_agendas)

@@ -11,7 +11,10 @@ import logging
 import os
 import sys
 
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
 
 
 class KeyValueFormatter(logging.Formatter):
@@ -26,7 +29,11 @@ class KeyValueFormatter(logging.Formatter):
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        payload = {"level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        payload = {
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         payload.update(_extras(record))
         return json.dumps(payload, default=str)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +42,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r} cannot be stored; attach a zone")
+            raise ValueError(
+                f"naive datetime {value!r} cannot be stored; attach a zone"
+            )
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
@@ -56,7 +58,7 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar = {datetime: UtcDateTime(), dict[str, Any]: JSON}
 
 
 class InviteMode(enum.StrEnum):
@@ -177,7 +179,9 @@ class Topic(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     series_id: Mapped[int] = mapped_column(ForeignKey("series.id"), index=True)
     raised_for: Mapped[datetime] = mapped_column()
-    section: Mapped[Section] = mapped_column(Enum(Section, native_enum=False, length=16))
+    section: Mapped[Section] = mapped_column(
+        Enum(Section, native_enum=False, length=16)
+    )
     text: Mapped[str] = mapped_column(Text)
     author_email: Mapped[str] = mapped_column(String(320), default="")
     source: Mapped[str] = mapped_column(String(16), default="cli")
@@ -245,7 +249,6 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(32))
     target: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text, default="")
-
 
 
 # -- email --

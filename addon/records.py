@@ -1,4 +1,4 @@
-"""Create and change the records people work with: topics, notes, action items, opt-outs.
+"""Create and change topics, notes, action items and opt-outs.
 
 Every function takes the tenant and looks records up inside it only, so an
 id from another tenant is reported as not found.
@@ -20,7 +20,9 @@ from calendar_sync.models import normalise_email
 MAX_TEXT = 2000
 
 
-def find_series(session: Session, tenant: models.Tenant, ident: str | int) -> models.Series:
+def find_series(
+    session: Session, tenant: models.Tenant, ident: str | int
+) -> models.Series:
     """Find a series by its numeric id or its UID."""
     query = select(models.Series).where(models.Series.tenant_id == tenant.id)
     if isinstance(ident, int) or str(ident).isdigit():
@@ -47,7 +49,8 @@ def _clean_text(text: str, what: str) -> str:
         raise InputError(f"The {what} is empty; give the text to add.")
     if len(cleaned) > MAX_TEXT:
         raise InputError(
-            f"The {what} is {len(cleaned)} characters long; shorten it to at most {MAX_TEXT}."
+            f"The {what} is {len(cleaned)} characters long; "
+            f"shorten it to at most {MAX_TEXT}."
         )
     return cleaned
 
@@ -78,7 +81,10 @@ def add_topic(
 
 
 def list_topics(
-    session: Session, tenant: models.Tenant, series_ident: str | int, include_discussed: bool = False
+    session: Session,
+    tenant: models.Tenant,
+    series_ident: str | int,
+    include_discussed: bool = False,
 ) -> list[models.Topic]:
     series = find_series(session, tenant, series_ident)
     query = select(models.Topic).where(
@@ -86,12 +92,18 @@ def list_topics(
     )
     if not include_discussed:
         query = query.where(models.Topic.discussed.is_(False))
-    return list(session.scalars(query.order_by(models.Topic.raised_for, models.Topic.id)))
+    return list(
+        session.scalars(query.order_by(models.Topic.raised_for, models.Topic.id))
+    )
 
 
-def mark_discussed(session: Session, tenant: models.Tenant, topic_id: int, when: datetime) -> models.Topic:
+def mark_discussed(
+    session: Session, tenant: models.Tenant, topic_id: int, when: datetime
+) -> models.Topic:
     topic = session.scalar(
-        select(models.Topic).where(models.Topic.tenant_id == tenant.id, models.Topic.id == topic_id)
+        select(models.Topic).where(
+            models.Topic.tenant_id == tenant.id, models.Topic.id == topic_id
+        )
     )
     if topic is None:
         raise NotFound("topic", topic_id)
@@ -147,7 +159,9 @@ def add_action_item(
     return item
 
 
-def close_action_item(session: Session, tenant: models.Tenant, item_id: int) -> models.ActionItem:
+def close_action_item(
+    session: Session, tenant: models.Tenant, item_id: int
+) -> models.ActionItem:
     item = session.scalar(
         select(models.ActionItem).where(
             models.ActionItem.tenant_id == tenant.id, models.ActionItem.id == item_id
@@ -160,14 +174,18 @@ def close_action_item(session: Session, tenant: models.Tenant, item_id: int) -> 
 
 
 def mark_goal_review(
-    session: Session, tenant: models.Tenant, series_ident: str | int, recurrence_id: datetime | None
+    session: Session,
+    tenant: models.Tenant,
+    series_ident: str | int,
+    recurrence_id: datetime | None,
 ) -> models.Occurrence:
     """Mark one occurrence (the next one by default) as a goal review."""
     series = find_series(session, tenant, series_ident)
     when = recurrence_id or _next_occurrence(series)
     occurrence = session.scalar(
         select(models.Occurrence).where(
-            models.Occurrence.series_id == series.id, models.Occurrence.recurrence_id == when
+            models.Occurrence.series_id == series.id,
+            models.Occurrence.recurrence_id == when,
         )
     )
     if occurrence is None:
@@ -191,12 +209,18 @@ def mark_goal_review(
     return occurrence
 
 
-def set_opt_out(session: Session, tenant: models.Tenant, email: str, opted_out: bool) -> models.Person:
+def set_opt_out(
+    session: Session, tenant: models.Tenant, email: str, opted_out: bool
+) -> models.Person:
     address = normalise_email(email)
     if "@" not in address:
-        raise InputError(f"{email!r} is not an email address; give one like anna@example.nl.")
+        raise InputError(
+            f"{email!r} is not an email address; give one like anna@example.nl."
+        )
     person = session.scalar(
-        select(models.Person).where(models.Person.tenant_id == tenant.id, models.Person.email == address)
+        select(models.Person).where(
+            models.Person.tenant_id == tenant.id, models.Person.email == address
+        )
     )
     if person is None:
         person = models.Person(tenant_id=tenant.id, email=address)

@@ -1,4 +1,4 @@
-"""Tandem's main job for one calendar: detect 1:1s, refresh their agendas, plan follow-ups.
+"""Tandem's main job for one calendar: detect 1:1s, refresh agendas, plan follow-ups.
 
 `SyncService.sync` runs the steps in order and returns a `SyncReport`; each
 series is handled on its own, so one failing series is reported and the rest
@@ -128,7 +128,9 @@ def get_or_create_calendar(
         )
     )
     if calendar is None:
-        calendar = models.Calendar(tenant_id=tenant.id, provider=provider, address=address)
+        calendar = models.Calendar(
+            tenant_id=tenant.id, provider=provider, address=address
+        )
         session.add(calendar)
         session.flush()
     return calendar
@@ -137,7 +139,9 @@ def get_or_create_calendar(
 class SyncService:
     """Runs the main job for one tenant, inside the caller's transaction."""
 
-    def __init__(self, session: Session, tenant: models.Tenant, settings: Settings, now: datetime) -> None:
+    def __init__(
+        self, session: Session, tenant: models.Tenant, settings: Settings, now: datetime
+    ) -> None:
         self.session = session
         self.tenant = tenant
         self.settings = settings
@@ -158,7 +162,9 @@ class SyncService:
             managers=managers,
         )
 
-    def scan(self, provider: CalendarProvider, progress: Progress | None = None) -> Scan:
+    def scan(
+        self, provider: CalendarProvider, progress: Progress | None = None
+    ) -> Scan:
         horizon = timedelta(days=self.settings.horizon_days)
         return scan(provider, self.policy, self.now, horizon, progress=progress)
 
@@ -168,9 +174,11 @@ class SyncService:
         calendar: models.Calendar,
         progress: Progress | None = None,
     ) -> SyncReport:
-        """Detect, inject and plan for every series in the calendar behind `provider`."""
+        """Detect, inject and plan for every series in the calendar of `provider`."""
         result = self.scan(provider, progress)
-        report = SyncReport(skipped=[vars(item) for item in getattr(provider, "skipped", [])])
+        report = SyncReport(
+            skipped=[vars(item) for item in getattr(provider, "skipped", [])]
+        )
 
         for view in result.series:
             series = self._store_series(calendar, view)
@@ -192,20 +200,26 @@ class SyncService:
 
     # -- series -----------------------------------------------------------
 
-    def _store_series(self, calendar: models.Calendar, view: SeriesView) -> models.Series:
+    def _store_series(
+        self, calendar: models.Calendar, view: SeriesView
+    ) -> models.Series:
         series = self.session.scalar(
             select(models.Series).where(
                 models.Series.calendar_id == calendar.id, models.Series.uid == view.uid
             )
         )
         if series is None:
-            series = models.Series(tenant_id=self.tenant.id, calendar_id=calendar.id, uid=view.uid)
+            series = models.Series(
+                tenant_id=self.tenant.id, calendar_id=calendar.id, uid=view.uid
+            )
             self.session.add(series)
 
         decision = view.decision
         master = view.master
         series.summary = decision.summary
-        series.organizer_email = master.organizer.email if master and master.organizer else ""
+        series.organizer_email = (
+            master.organizer.email if master and master.organizer else ""
+        )
         series.is_one_on_one = decision.is_one_on_one
         series.person_a, series.person_b = decision.people or (None, None)
         series.reasons = [reason.to_dict() for reason in decision.reasons]
@@ -217,7 +231,11 @@ class SyncService:
         return series
 
     def _handle_one_on_one(
-        self, provider: CalendarProvider, series: models.Series, view: SeriesView, row: SeriesResult
+        self,
+        provider: CalendarProvider,
+        series: models.Series,
+        view: SeriesView,
+        row: SeriesResult,
     ) -> None:
         try:
             self._ensure_people(view)
@@ -228,7 +246,10 @@ class SyncService:
                 self._refresh_agenda(provider, series, view, row)
                 row.followup = self._plan_followups(provider, series, view)
         except ProviderError as error:
-            log.error("series failed", extra={"series": series.id, "error": type(error).__name__})
+            log.error(
+                "series failed",
+                extra={"series": series.id, "error": type(error).__name__},
+            )
             row.action, row.detail = "failed", str(error)
             series.state = "error"
 
@@ -241,7 +262,9 @@ class SyncService:
             person = self._person(email)
             if person is None:
                 self.session.add(
-                    models.Person(tenant_id=self.tenant.id, email=email, name=names.get(email, ""))
+                    models.Person(
+                        tenant_id=self.tenant.id, email=email, name=names.get(email, "")
+                    )
                 )
         self.session.flush()
 
@@ -270,16 +293,25 @@ class SyncService:
             result = remove_block(provider, event.key)
             if result.outcome is Outcome.REMOVED:
                 removed += 1
-                self._audit("remove-block", event, "a participant opted out or the tenant is off")
+                self._audit(
+                    "remove-block",
+                    event,
+                    "a participant opted out or the tenant is off",
+                )
         return ("removed" if removed else "unchanged", "opted out")
 
     # -- agenda -----------------------------------------------------------
 
     def _refresh_agenda(
-        self, provider: CalendarProvider, series: models.Series, view: SeriesView, row: SeriesResult
+        self,
+        provider: CalendarProvider,
+        series: models.Series,
+        view: SeriesView,
+        row: SeriesResult,
     ) -> None:
         event = view.next_occurrence
-        assert event is not None and event.recurrence_id is not None  # rule "upcoming" passed
+        if event is None:  # not reached: a 1:1 passed the "upcoming" rule
+            return
         occurrence = self._store_occurrence(series, event)
         pair = (series.person_a or "", series.person_b or "")
         private = only_pair_invited(event, pair)
@@ -303,23 +335,33 @@ class SyncService:
         row.topics_from_invite = len(set(added))
         series.state = "ok" if result.outcome is not Outcome.FAILED else "error"
 
-    def _store_occurrence(self, series: models.Series, event: Event) -> models.Occurrence:
-        assert event.recurrence_id is not None
+    def _store_occurrence(
+        self, series: models.Series, event: Event
+    ) -> models.Occurrence:
+        recurrence_id = event.recurrence_id or event.start
         occurrence = self.session.scalar(
             select(models.Occurrence).where(
                 models.Occurrence.series_id == series.id,
-                models.Occurrence.recurrence_id == event.recurrence_id,
+                models.Occurrence.recurrence_id == recurrence_id,
             )
         )
         if occurrence is None:
             occurrence = models.Occurrence(
-                tenant_id=self.tenant.id, series_id=series.id, recurrence_id=event.recurrence_id
+                tenant_id=self.tenant.id,
+                series_id=series.id,
+                recurrence_id=recurrence_id,
             )
             self.session.add(occurrence)
-        occurrence.start, occurrence.end, occurrence.summary = event.start, event.end, event.summary
+        occurrence.start, occurrence.end, occurrence.summary = (
+            event.start,
+            event.end,
+            event.summary,
+        )
         if occurrence.goal_review_source != "api":
             occurrence.is_goal_review = is_goal_review(event.summary)
-            occurrence.goal_review_source = "title" if occurrence.is_goal_review else None
+            occurrence.goal_review_source = (
+                "title" if occurrence.is_goal_review else None
+            )
         self.session.flush()
         return occurrence
 
@@ -354,7 +396,9 @@ class SyncService:
             ids.append(existing.id)
         return ids
 
-    def _record_write(self, occurrence: models.Occurrence, result: InjectResult, why: str) -> None:
+    def _record_write(
+        self, occurrence: models.Occurrence, result: InjectResult, why: str
+    ) -> None:
         if result.event is None:
             return
         body = merge.block_body(result.event.description)
@@ -382,11 +426,19 @@ class SyncService:
 
     # -- follow-ups -------------------------------------------------------
 
-    def _plan_followups(self, provider: CalendarProvider, series: models.Series, view: SeriesView) -> str:
-        """Plan one follow-up per goal review in the window; return the UIDs created or found."""
-        assert view.master is not None
+    def _plan_followups(
+        self, provider: CalendarProvider, series: models.Series, view: SeriesView
+    ) -> str:
+        """Plan one follow-up per goal review in the window.
+
+        Returns the follow-up UIDs, created now or found from an earlier run.
+        """
+        if view.master is None:  # not reached: a 1:1 has a series master
+            return ""
         horizon = timedelta(days=self.settings.horizon_days)
-        instances = provider.list_instances(series.uid, self.now - REVIEW_LOOKBACK, self.now + horizon)
+        instances = provider.list_instances(
+            series.uid, self.now - REVIEW_LOOKBACK, self.now + horizon
+        )
         planned = []
         for event in instances:
             occurrence = self._review_occurrence(series, event)
@@ -396,7 +448,9 @@ class SyncService:
                     planned.append(uid)
         return ", ".join(planned)
 
-    def _review_occurrence(self, series: models.Series, event: Event) -> models.Occurrence | None:
+    def _review_occurrence(
+        self, series: models.Series, event: Event
+    ) -> models.Occurrence | None:
         marked = self.session.scalar(
             select(models.Occurrence).where(
                 models.Occurrence.series_id == series.id,
@@ -411,27 +465,46 @@ class SyncService:
         return None
 
     def _plan_followup(
-        self, provider: CalendarProvider, series: models.Series, master: Event, review: models.Occurrence
+        self,
+        provider: CalendarProvider,
+        series: models.Series,
+        master: Event,
+        review: models.Occurrence,
     ) -> str:
         existing = self.session.scalar(
-            select(models.FollowUp).where(models.FollowUp.source_occurrence_id == review.id)
+            select(models.FollowUp).where(
+                models.FollowUp.source_occurrence_id == review.id
+            )
         )
         if existing is not None:
             return existing.uid
 
-        hours = WorkingHours(*self.settings.working_hours, timezone=series.timezone or "UTC")
-        target_day = (review.start + timedelta(weeks=self.settings.followup_weeks)).astimezone(hours.zone)
-        earliest = max(datetime.combine(target_day.date(), time(0), hours.zone), self.now)
+        hours = WorkingHours(
+            *self.settings.working_hours, timezone=series.timezone or "UTC"
+        )
+        target_day = (
+            review.start + timedelta(weeks=self.settings.followup_weeks)
+        ).astimezone(hours.zone)
+        earliest = max(
+            datetime.combine(target_day.date(), time(0), hours.zone), self.now
+        )
         window = search_window(earliest, hours)
         pair = [series.person_a or "", series.person_b or ""]
         busy = provider.busy_intervals(pair, *window)
-        slot = find_slot(earliest, master.duration, hours, [i for person in pair for i in busy.get(person, [])])
+        slot = find_slot(
+            earliest,
+            master.duration,
+            hours,
+            [i for person in pair for i in busy.get(person, [])],
+        )
         if slot is None:
             log.info("no free slot for follow-up", extra={"series": series.id})
             return ""
 
         uid = followup_uid(self.tenant.name, series.uid, review.recurrence_id)
-        created = provider.create_event(self._followup_event(series, master, review, uid, slot))
+        created = provider.create_event(
+            self._followup_event(series, master, review, uid, slot)
+        )
         self.session.add(
             models.FollowUp(
                 tenant_id=self.tenant.id,
@@ -446,13 +519,22 @@ class SyncService:
         return uid
 
     def _followup_event(
-        self, series: models.Series, master: Event, review: models.Occurrence, uid: str, start: datetime
+        self,
+        series: models.Series,
+        master: Event,
+        review: models.Occurrence,
+        uid: str,
+        start: datetime,
     ) -> NewEvent:
         organizer = master.organizer or Attendee(series.person_a or "")
         people = [person for person in (master.organizer, *master.attendees) if person]
         by_email = {person.email: person for person in people}
         attendees = tuple(
-            Attendee(email, by_email[email].name if email in by_email else "", AttendeeRole.REQUIRED)
+            Attendee(
+                email,
+                by_email[email].name if email in by_email else "",
+                AttendeeRole.REQUIRED,
+            )
             for email in (series.person_a or "", series.person_b or "")
         )
         locale = locale_for(self.session, self.tenant, organizer.email)
@@ -464,7 +546,9 @@ class SyncService:
             timezone=series.timezone or "UTC",
             organizer=organizer,
             attendees=attendees,
-            description=_FOLLOWUP_TEXT[locale].format(date=review.start.date().isoformat()),
+            description=_FOLLOWUP_TEXT[locale].format(
+                date=review.start.date().isoformat()
+            ),
         )
 
 

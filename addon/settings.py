@@ -20,7 +20,7 @@ SUPPORTED_LOCALES = ("en", "nl")
 
 
 def default_database_url() -> str:
-    """Return the SQLite database in the user's data directory, creating the directory."""
+    """Return the SQLite URL in the user's data directory, creating the directory."""
     directory = Path(platformdirs.user_data_dir("tandem", appauthor=False))
     directory.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{directory / 'tandem.sqlite3'}"
@@ -29,9 +29,13 @@ def default_database_url() -> str:
 class Settings(BaseSettings):
     """Every setting Tandem reads; each field documents its unit and default."""
 
-    model_config = SettingsConfigDict(env_prefix="TANDEM_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="TANDEM_", extra="ignore", populate_by_name=True
+    )
 
-    environment: str = Field("development", description="development, test or production")
+    environment: str = Field(
+        "development", description="development, test or production"
+    )
     database_url: str = Field(
         default_factory=default_database_url,
         validation_alias=AliasChoices("DATABASE_URL", "TANDEM_DATABASE_URL"),
@@ -46,7 +50,9 @@ class Settings(BaseSettings):
         default_factory=list,
         description="the tenant's email domains; empty accepts any domain",
     )
-    locale: str = Field("en", description="default locale of invites and emails: en or nl")
+    locale: str = Field(
+        "en", description="default locale of invites and emails: en or nl"
+    )
     default_timezone: str = Field(
         "UTC", description="IANA zone for calendar times that carry no zone"
     )

@@ -176,7 +176,7 @@ def decide_orphan(override: Event) -> Decision:
 
 
 def participants(event: Event) -> list[str]:
-    """Return the distinct people of an event (organizer first), as rule 7 counts them."""
+    """Return the distinct people of an event, organizer first, as rule 7 counts."""
     return _participants(event)
 
 
@@ -289,8 +289,12 @@ def _check_domains(pair: tuple[str, ...], domains: frozenset[str]) -> Reason:
 
 
 def _check_stable_pair(pair: tuple[str, ...], overrides: Sequence[Event]) -> Reason:
-    changed = [event for event in overrides if event.status is not EventStatus.CANCELLED]
-    different = [event for event in changed if not set(pair) <= set(_participants(event))]
+    changed = [
+        event for event in overrides if event.status is not EventStatus.CANCELLED
+    ]
+    different = [
+        event for event in changed if not set(pair) <= set(_participants(event))
+    ]
     if len(changed) >= 2 and len(different) * 2 > len(changed):
         return Reason(
             Rule.STABLE_PAIR,

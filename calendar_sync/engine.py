@@ -1,4 +1,4 @@
-"""The calendar side of a sync: group events into series, detect 1:1s, find what comes next.
+"""The calendar side of a sync: group events into series, detect 1:1s, look ahead.
 
 Nothing here touches the database; `addon.service` stores what `scan` returns.
 """
@@ -52,7 +52,7 @@ class Scan:
 
 
 def group_events(events: Iterable[Event]) -> tuple[dict[str, list[Event]], list[Event]]:
-    """Group events by UID into series (master first, then overrides) and single events."""
+    """Group events by UID into series (master, then overrides) and single events."""
     by_uid: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         by_uid[event.uid].append(event)

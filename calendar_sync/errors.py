@@ -1,11 +1,11 @@
 """Errors raised by calendar_sync.
 
-    CalendarSyncError
-     ├── CalendarFileError        a calendar file cannot be read at all (the user's fault)
-     ├── EventError               one event is invalid; it is skipped, the rest go on
-     └── ProviderError            a backend refused or failed a call
-          ├── ConflictError       the event changed since the etag that was read
-          └── NotFoundError       the event no longer exists
+CalendarSyncError
+ ├── CalendarFileError        a calendar file cannot be read at all (the user's fault)
+ ├── EventError               one event is invalid; it is skipped, the rest go on
+ └── ProviderError            a backend refused or failed a call
+      ├── ConflictError       the event changed since the etag that was read
+      └── NotFoundError       the event no longer exists
 """
 
 from __future__ import annotations

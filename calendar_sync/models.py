@@ -81,7 +81,7 @@ class Attendee:
 
     @property
     def is_person(self) -> bool:
-        """Whether this attendee is an individual rather than a room, resource or group."""
+        """Whether this attendee is a person, not a room, resource or group."""
         return self.cutype in (CalendarUserType.INDIVIDUAL, CalendarUserType.UNKNOWN)
 
 

@@ -44,7 +44,9 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     """A migrated, empty database: SQLite, then PostgreSQL when configured."""
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "tandem.sqlite3"
@@ -69,6 +71,8 @@ def session(engine: Engine) -> Iterator[Session]:
     """A session whose work is rolled back after the test."""
     with engine.connect() as connection:
         transaction = connection.begin()
-        with Session(bind=connection, join_transaction_mode="create_savepoint") as session:
+        with Session(
+            bind=connection, join_transaction_mode="create_savepoint"
+        ) as session:
             yield session
         transaction.rollback()

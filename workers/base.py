@@ -12,7 +12,16 @@ from typing import Any
 
 from workers.app import app
 
-_ALLOWED = {"name", "max_retries", "default_retry_delay", "autoretry_for", "retry_backoff", "time_limit", "soft_time_limit", "rate_limit"}
+_ALLOWED = {
+    "name",
+    "max_retries",
+    "default_retry_delay",
+    "autoretry_for",
+    "retry_backoff",
+    "time_limit",
+    "soft_time_limit",
+    "rate_limit",
+}
 
 
 def tandem_task(**options: Any) -> Callable[[Callable[..., Any]], Any]:

@@ -25,12 +25,19 @@ def sync_ics_calendar(calendar_id: int, source: str, target: str) -> dict[str, o
         with db.transaction(db.session_factory(engine)) as session:
             calendar = session.get(Calendar, calendar_id)
             if calendar is None:
-                log.info("calendar gone, nothing to sync", extra={"calendar": calendar_id})
+                log.info(
+                    "calendar gone, nothing to sync", extra={"calendar": calendar_id}
+                )
                 return {"calendar_id": calendar_id, "skipped": "calendar not found"}
             tenant = session.get(Tenant, calendar.tenant_id)
-            assert tenant is not None  # guaranteed by the foreign key
-            provider = ICalendarProvider(Path(source), default_timezone=settings.default_timezone)
-            report = SyncService(session, tenant, settings, datetime.now(UTC)).sync(provider, calendar)
+            if tenant is None:  # not reached: the foreign key guarantees the tenant
+                raise LookupError(f"calendar {calendar_id} has no tenant")
+            provider = ICalendarProvider(
+                Path(source), default_timezone=settings.default_timezone
+            )
+            report = SyncService(session, tenant, settings, datetime.now(UTC)).sync(
+                provider, calendar
+            )
             provider.save(Path(target))
         return {"calendar_id": calendar_id, **report.to_dict()}
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from email import policy
 from email.parser import BytesHeaderParser
 
@@ -83,11 +84,14 @@ def _existing_id(factory: sessionmaker[Session], key: str) -> int:
     return found
 
 
-def pending_inbound(session: Session) -> list[int]:
-    """Ids of stored messages not processed yet, oldest first."""
+def pending_inbound(session: Session, received_before: datetime) -> list[int]:
+    """Ids of stored messages still unprocessed, oldest first."""
     rows = session.scalars(
         select(InboundEmail.id)
-        .where(InboundEmail.status == InboundStatus.PENDING)
+        .where(
+            InboundEmail.status == InboundStatus.PENDING,
+            InboundEmail.received_at < received_before,
+        )
         .order_by(InboundEmail.id)
     )
     return list(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import text
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from addon import db
 from addon.settings import Settings, get_settings
-from addon.web import routes
+from addon.web import inbound, routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,10 +25,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessions = db.session_factory(engine)
     app.include_router(routes.router)
+    app.include_router(inbound.router)
     app.include_router(routes.pages)
 
     @app.get("/healthz", tags=["health"])
-    def healthz(session: Session = Depends(get_session)) -> dict[str, str]:
+    def healthz(session: Annotated[Session, Depends(get_session)]) -> dict[str, str]:
         """Report that the app runs and reaches its database."""
         session.execute(text("SELECT 1"))
         return {"status": "ok"}

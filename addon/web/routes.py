@@ -39,15 +39,20 @@ def get_session(request: Request):  # type: ignore[no-untyped-def]
     yield from app_session(request)
 
 
-def authenticate(request: Request, authorization: Annotated[str, Header()] = "") -> None:
+def authenticate(
+    request: Request, authorization: Annotated[str, Header()] = ""
+) -> None:
     expected = _settings(request).api_token
     if not expected:
         return
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.encode(), expected.encode()
+    ):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "Missing or wrong bearer token; send Authorization: Bearer <TANDEM_API_TOKEN>.",
+            "Missing or wrong bearer token; "
+            "send Authorization: Bearer <TANDEM_API_TOKEN>.",
         )
 
 
@@ -94,7 +99,11 @@ class TopicOut(BaseModel):
 
 
 def _series_out(series: models.Series) -> SeriesOut:
-    people = [series.person_a, series.person_b] if series.person_a and series.person_b else None
+    people = (
+        [series.person_a, series.person_b]
+        if series.person_a and series.person_b
+        else None
+    )
     return SeriesOut(
         id=series.id,
         uid=series.uid,
@@ -124,18 +133,23 @@ def _next_occurrence(session: Session, series: models.Series) -> models.Occurren
     if occurrence is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            f"Series {series.id} has no upcoming occurrence synced yet; run a sync first.",
+            f"Series {series.id} has no upcoming occurrence synced yet; "
+            "run a sync first.",
         )
     return occurrence
 
 
 @router.get("/series", response_model=list[SeriesOut])
-def list_series(session: SessionDep, tenant: TenantDep, all: bool = False) -> list[SeriesOut]:
-    """List the tenant's 1:1s (every series with `all=true`), with the reasons for each."""
+def list_series(
+    session: SessionDep, tenant: TenantDep, all: bool = False
+) -> list[SeriesOut]:
+    """List the tenant's 1:1s (every series with `all=true`) with their reasons."""
     query = select(models.Series).where(models.Series.tenant_id == tenant.id)
     if not all:
         query = query.where(models.Series.is_one_on_one.is_(True))
-    return [_series_out(row) for row in session.scalars(query.order_by(models.Series.id))]
+    return [
+        _series_out(row) for row in session.scalars(query.order_by(models.Series.id))
+    ]
 
 
 @router.get("/series/{series_id}", response_model=SeriesOut)
@@ -144,31 +158,45 @@ def get_series(series_id: int, session: SessionDep, tenant: TenantDep) -> Series
 
 
 @router.get("/series/{series_id}/agenda")
-def get_agenda(series_id: int, session: SessionDep, tenant: TenantDep, request: Request) -> dict[str, object]:
+def get_agenda(
+    series_id: int, session: SessionDep, tenant: TenantDep, request: Request
+) -> dict[str, object]:
     """The agenda of the next occurrence, structured and as the invite shows it."""
     series = _find(session, tenant, series_id)
     occurrence = _next_occurrence(session, series)
     link = f"{_settings(request).public_url.rstrip('/')}/series/{series.id}"
-    agenda = build_agenda(session, tenant, series, occurrence, private_invite=False, link=link)
+    agenda = build_agenda(
+        session, tenant, series, occurrence, private_invite=False, link=link
+    )
     return {
         "series_id": series.id,
         "occurrence_start": occurrence.start,
         "locale": agenda.locale,
         "topics": {
-            str(section): [{"id": t.id, "text": t.text, "carried_from": t.carried_from} for t in topics]
+            str(section): [
+                {"id": t.id, "text": t.text, "carried_from": t.carried_from}
+                for t in topics
+            ]
             for section, topics in agenda.topics.items()
         },
-        "action_items": [{"id": a.id, "text": a.text, "owner": a.owner, "due": a.due} for a in agenda.action_items],
+        "action_items": [
+            {"id": a.id, "text": a.text, "owner": a.owner, "due": a.due}
+            for a in agenda.action_items
+        ],
         "text": render_invite_block(agenda, "text"),
     }
 
 
 @pages.get("/series/{series_id}", response_class=HTMLResponse)
-def agenda_page(series_id: int, session: SessionDep, tenant: TenantDep, request: Request) -> HTMLResponse:
+def agenda_page(
+    series_id: int, session: SessionDep, tenant: TenantDep, request: Request
+) -> HTMLResponse:
     """The page the link in every invite opens: the next occurrence's agenda."""
     series = _find(session, tenant, series_id)
     occurrence = _next_occurrence(session, series)
-    agenda = build_agenda(session, tenant, series, occurrence, private_invite=False, link="")
+    agenda = build_agenda(
+        session, tenant, series, occurrence, private_invite=False, link=""
+    )
     title = html.escape(f"{series.summary} · {occurrence.start:%Y-%m-%d}")
     body = render_invite_block(agenda, "html")
     return HTMLResponse(
@@ -178,12 +206,22 @@ def agenda_page(series_id: int, session: SessionDep, tenant: TenantDep, request:
 
 
 @router.post("/series/{series_id}/topics", response_model=TopicOut, status_code=201)
-def add_topic(series_id: int, body: TopicIn, session: SessionDep, tenant: TenantDep) -> TopicOut:
+def add_topic(
+    series_id: int, body: TopicIn, session: SessionDep, tenant: TenantDep
+) -> TopicOut:
     """Add a topic to the next occurrence; the invite is refreshed on the next sync."""
     try:
-        topic = records.add_topic(session, tenant, series_id, body.text, body.section, body.author, "api")
+        topic = records.add_topic(
+            session, tenant, series_id, body.text, body.section, body.author, "api"
+        )
     except NotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
     except InputError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-    return TopicOut(id=topic.id, section=topic.section, text=topic.text, raised_for=topic.raised_for, discussed=False)
+    return TopicOut(
+        id=topic.id,
+        section=topic.section,
+        text=topic.text,
+        raised_for=topic.raised_for,
+        discussed=False,
+    )

@@ -94,7 +94,7 @@ class CalendarProvider(abc.ABC):
         """Return, per address, the times in [start, end) when that person is busy."""
 
     def start_push(self, address: str) -> None:  # noqa: B027 - optional hook
-        """Ask the backend to notify Tandem of changes; providers without push ignore it."""
+        """Ask the backend to report changes; providers without push do nothing."""
 
     def stop_push(self, address: str) -> None:  # noqa: B027 - optional hook
         """Stop notifications started by `start_push`."""

@@ -35,10 +35,10 @@ def main() -> None:
     arguments = parse_arguments()
     server = EmulatorServer(port=arguments.port, cert_dir=arguments.cert_dir)
     logger.info(
-        "Serving on %s; trust %s (for example REQUESTS_CA_BUNDLE=%s).",
+        "Serving on %s. Trust %s, or set REQUESTS_CA_BUNDLE=%s.",
         server.base_url,
         server.ca_path,
-        server.ca_path,
+        server.bundle_path,
     )
     server.serve_forever()
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from addon.followups import WorkingHours, find_slot, followup_uid, is_goal_review, search_window
+from addon.followups import (
+    WorkingHours,
+    find_slot,
+    followup_uid,
+    is_goal_review,
+    search_window,
+)
 from calendar_sync.models import BusyInterval
 
 AMS = ZoneInfo("Europe/Amsterdam")

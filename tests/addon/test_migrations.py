@@ -24,4 +24,11 @@ def test_migrate_twice_is_harmless(engine: Engine) -> None:
 
     tables = set(inspect(engine).get_table_names())
 
-    assert {"tenants", "series", "occurrences", "topics", "notes", "alembic_version"} <= tables
+    assert {
+        "tenants",
+        "series",
+        "occurrences",
+        "topics",
+        "notes",
+        "alembic_version",
+    } <= tables

@@ -63,7 +63,9 @@ def upcoming(master: Event, count: int = 3) -> list[Event]:
     return [instance(master, week) for week in range(count)]
 
 
-def failed_rules(master: Event, overrides: tuple[Event, ...] = (), policy: DetectionPolicy = POLICY) -> set[Rule]:
+def failed_rules(
+    master: Event, overrides: tuple[Event, ...] = (), policy: DetectionPolicy = POLICY
+) -> set[Rule]:
     decision = decide(master, overrides, upcoming(master), policy)
     return {reason.rule for reason in decision.failed}
 
@@ -80,7 +82,12 @@ def test_weekly_pair_is_one_on_one() -> None:
 
 
 def test_organizer_listed_as_attendee_counts_once() -> None:
-    master = series(attendees=(Attendee(ANNA.email, "Anna", partstat=ParticipationStatus.ACCEPTED), BRAM))
+    master = series(
+        attendees=(
+            Attendee(ANNA.email, "Anna", partstat=ParticipationStatus.ACCEPTED),
+            BRAM,
+        )
+    )
 
     assert failed_rules(master) == set()
 
@@ -128,7 +135,9 @@ def test_group_attendee_blocks_notes_but_not_detection() -> None:
 
 
 def test_non_participant_is_not_counted() -> None:
-    assistant = Attendee("secretariaat@example-bedrijf.nl", role=AttendeeRole.NON_PARTICIPANT)
+    assistant = Attendee(
+        "secretariaat@example-bedrijf.nl", role=AttendeeRole.NON_PARTICIPANT
+    )
     master = series(attendees=(ANNA, BRAM, assistant))
 
     assert failed_rules(master) == set()
@@ -159,7 +168,9 @@ def test_any_domain_when_none_configured() -> None:
 def test_interview_slot_with_changing_guest() -> None:
     master = series("Slot", attendees=(ANNA, Attendee("first@example-bedrijf.nl")))
     overrides = tuple(
-        instance(master, week, attendees=(ANNA, Attendee(f"guest{week}@example-bedrijf.nl")))
+        instance(
+            master, week, attendees=(ANNA, Attendee(f"guest{week}@example-bedrijf.nl"))
+        )
         for week in range(1, 4)
     )
 
@@ -221,5 +232,7 @@ def test_manager_relation_is_evidence() -> None:
 
     decision = decide(master, (), upcoming(master), policy)
 
-    messages = [reason.message for reason in decision.reasons if reason.rule is Rule.EVIDENCE]
+    messages = [
+        reason.message for reason in decision.reasons if reason.rule is Rule.EVIDENCE
+    ]
     assert messages == ["one person is the other's manager in the directory"]

@@ -28,7 +28,7 @@ Run = Callable[..., Result]
 
 @pytest.fixture
 def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Run `tandem ARGS` with this test's own tenant; fail on an unexpected exit code."""
+    """Run `tandem ARGS` under this test's own tenant, checking the exit code."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TANDEM_TENANT", f"test-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("TANDEM_DOMAINS", "office.test")
@@ -50,13 +50,28 @@ def events(path: Path) -> list[icalendar.Event]:
 def description_of(path: Path, uid: str, recurrence: str) -> str:
     for event in events(path):
         rid = event.get("RECURRENCE-ID")
-        if str(event["UID"]) == uid and rid and rid.dt.isoformat().startswith(recurrence):
+        if (
+            str(event["UID"]) == uid
+            and rid
+            and rid.dt.isoformat().startswith(recurrence)
+        ):
             return str(event.get("DESCRIPTION", ""))
     raise AssertionError(f"no instance {recurrence} of {uid} in {path}")
 
 
 def sync_json(run: Run, source: Path, target: Path, *extra: str) -> dict:
-    result = run("sync", "--ics", str(source), "--out", str(target), "--format", "json", "--now", NOW, *extra)
+    result = run(
+        "sync",
+        "--ics",
+        str(source),
+        "--out",
+        str(target),
+        "--format",
+        "json",
+        "--now",
+        NOW,
+        *extra,
+    )
     return json.loads(result.output)
 
 
@@ -70,7 +85,11 @@ def test_sync_writes_only_one_on_ones(run: Run, tmp_path: Path) -> None:
     report = sync_json(run, OFFICE, out)
 
     taken = {row["uid"] for row in report["series"] if row["is_one_on_one"]}
-    assert taken == {"pair-anna-bram@office.test", "pair-anna-chris@office.test", "pair-anna-eva@office.test"}
+    assert taken == {
+        "pair-anna-bram@office.test",
+        "pair-anna-chris@office.test",
+        "pair-anna-eva@office.test",
+    }
     assert report["written"] == 3
     description = description_of(out, "pair-anna-bram@office.test", "2027-01-04T10:00")
     assert description.startswith("Agenda van Anna:\nkoffie meenemen\n")
@@ -109,9 +128,13 @@ def test_topic_carries_over_until_discussed(run: Run, tmp_path: Path) -> None:
 
     run("sync", "--ics", str(out), "--out", str(out), "--now", "2027-01-05T09:00+01:00")
 
-    next_block = merge.block_body(description_of(out, "pair-anna-bram@office.test", "2027-01-11T10:00"))
+    next_block = merge.block_body(
+        description_of(out, "pair-anna-bram@office.test", "2027-01-11T10:00")
+    )
     assert next_block is not None
-    assert "Feedback op de presentatie (on the agenda since 4 January 2027)" in next_block
+    assert (
+        "Feedback op de presentatie (on the agenda since 4 January 2027)" in next_block
+    )
     assert "Verhuizing" not in next_block
 
 
@@ -122,7 +145,9 @@ def test_edit_inside_block_becomes_topic(run: Run, tmp_path: Path) -> None:
     calendar = icalendar.Calendar.from_ical(out.read_bytes())
     for event in calendar.walk("VEVENT"):
         if str(event["UID"]) == uid and event.get("RECURRENCE-ID"):
-            text = str(event["DESCRIPTION"]).replace("No topics yet.", "- Budget voor de cursus", 1)
+            text = str(event["DESCRIPTION"]).replace(
+                "No topics yet.", "- Budget voor de cursus", 1
+            )
             event["DESCRIPTION"] = text
     out.write_bytes(calendar.to_ical())
 
@@ -140,13 +165,29 @@ def test_private_note_never_in_invite(run: Run, tmp_path: Path) -> None:
     out = tmp_path / "out.ics"
     ident = str(series_id(sync_json(run, OFFICE, out), "pair-anna-bram@office.test"))
     run("note", ident, "Gedeelde notitie over het project", "--by", "anna@office.test")
-    run("note", ident, "Geheime notitie over Bram", "--by", "anna@office.test", "--private")
-    run("note", ident, "Niet in de uitnodiging", "--by", "bram@office.test", "--hide-from-invite")
+    run(
+        "note",
+        ident,
+        "Geheime notitie over Bram",
+        "--by",
+        "anna@office.test",
+        "--private",
+    )
+    run(
+        "note",
+        ident,
+        "Niet in de uitnodiging",
+        "--by",
+        "bram@office.test",
+        "--hide-from-invite",
+    )
 
     run("sync", "--ics", str(out), "--out", str(out), "--now", "2027-01-05T09:00+01:00")
 
     text = out.read_text()
-    block = merge.block_body(description_of(out, "pair-anna-bram@office.test", "2027-01-11T10:00"))
+    block = merge.block_body(
+        description_of(out, "pair-anna-bram@office.test", "2027-01-11T10:00")
+    )
     assert block is not None
     assert "Gedeelde notitie over het project" in block
     assert "Geheime notitie" not in text
@@ -175,7 +216,9 @@ def test_opt_out_removes_blocks(run: Run, tmp_path: Path) -> None:
 
     report = sync_json(run, out, out)
 
-    row = next(row for row in report["series"] if row["uid"] == "pair-anna-bram@office.test")
+    row = next(
+        row for row in report["series"] if row["uid"] == "pair-anna-bram@office.test"
+    )
     assert row["action"] == "removed"
     description = description_of(out, "pair-anna-bram@office.test", "2027-01-04T10:00")
     assert description == "Agenda van Anna:\nkoffie meenemen\n"
@@ -222,23 +265,38 @@ def test_unreadable_file_writes_nothing(run: Run, tmp_path: Path) -> None:
 
 
 def test_missing_file_is_reported(run: Run, tmp_path: Path) -> None:
-    result = run("sync", "--ics", str(tmp_path / "nope.ics"), "--out", str(tmp_path / "o.ics"), code=2)
+    result = run(
+        "sync",
+        "--ics",
+        str(tmp_path / "nope.ics"),
+        "--out",
+        str(tmp_path / "o.ics"),
+        code=2,
+    )
 
     assert "nope.ics" in result.output
 
 
 def test_detect_explains_each_series(run: Run) -> None:
-    result = run("detect", "--ics", str(OFFICE), "--explain", "--format", "json", "--now", NOW)
+    result = run(
+        "detect", "--ics", str(OFFICE), "--explain", "--format", "json", "--now", NOW
+    )
 
     payload = json.loads(result.output)
     by_uid = {series["uid"]: series for series in payload["series"]}
     assert len(by_uid) == 5
-    team = {reason["rule"]: reason for reason in by_uid["team-weekly@office.test"]["reasons"]}
+    team = {
+        reason["rule"]: reason
+        for reason in by_uid["team-weekly@office.test"]["reasons"]
+    }
     assert team["two-people"]["passed"] is False
     assert "3 people" in team["two-people"]["message"]
     focus = by_uid["focus-bram@office.test"]
     assert focus["is_one_on_one"] is False
-    assert by_uid["pair-anna-bram@office.test"]["people"] == ["anna@office.test", "bram@office.test"]
+    assert by_uid["pair-anna-bram@office.test"]["people"] == [
+        "anna@office.test",
+        "bram@office.test",
+    ]
 
 
 def test_detect_table_lists_one_on_ones(run: Run) -> None:
@@ -246,5 +304,7 @@ def test_detect_table_lists_one_on_ones(run: Run) -> None:
 
     lines = result.output.splitlines()
     assert lines[0].split() == ["1:1", "People", "Next"]
-    assert any("1:1 Anna / Bram" in line and "2027-01-04 10:00" in line for line in lines)
+    assert any(
+        "1:1 Anna / Bram" in line and "2027-01-04 10:00" in line for line in lines
+    )
     assert lines[-1] == "3 one-on-ones in 5 series"

@@ -1,4 +1,4 @@
-"""The sync task on a real Celery worker process, with Redis as broker and result store."""
+"""The sync task on a real Celery worker process, with Redis as broker and backend."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def broker() -> str:
 
 @pytest.fixture
 def worker(broker: str, database_url: str, tmp_path: Path) -> Iterator[Celery]:
-    """Start `tandem worker` in a child process; yield a client app on the same broker."""
+    """Start `tandem worker` as a child process; yield a client on the same broker."""
     queue = f"test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
@@ -52,7 +52,16 @@ def worker(broker: str, database_url: str, tmp_path: Path) -> Iterator[Celery]:
     tandem = shutil.which("tandem") or f"{sys.executable} -m addon.cli"
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [*tandem.split(), "worker", "--pool=solo", "--concurrency=1", "-Q", queue, "--without-gossip", "--without-mingle"],
+        [
+            *tandem.split(),
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -68,18 +77,24 @@ def worker(broker: str, database_url: str, tmp_path: Path) -> Iterator[Celery]:
         client.close()
 
 
-def test_sync_task_runs_on_worker(worker: Celery, database_url: str, tmp_path: Path) -> None:
+def test_sync_task_runs_on_worker(
+    worker: Celery, database_url: str, tmp_path: Path
+) -> None:
     engine = db.make_engine(database_url)
     sessions = db.session_factory(engine)
     tenant_name = f"worker-{uuid.uuid4().hex[:8]}"
     with db.transaction(sessions) as session:
-        tenant = get_or_create_tenant(session, Settings(tenant=tenant_name, domains=["office.test"]), tenant_name)
+        tenant = get_or_create_tenant(
+            session, Settings(tenant=tenant_name, domains=["office.test"]), tenant_name
+        )
         calendar_id = get_or_create_calendar(session, tenant, "ics", "office").id
     source = tmp_path / "office.ics"
     shutil.copy(OFFICE, source)
     target = tmp_path / "synced.ics"
 
-    result = worker.send_task("tandem.sync_ics_calendar", args=[calendar_id, str(source), str(target)])
+    result = worker.send_task(
+        "tandem.sync_ics_calendar", args=[calendar_id, str(source), str(target)]
+    )
     summary = result.get(timeout=120)
 
     assert summary["calendar_id"] == calendar_id
@@ -87,7 +102,10 @@ def test_sync_task_runs_on_worker(worker: Celery, database_url: str, tmp_path: P
     assert target.exists()
     with sessions() as session:
         rows = session.scalars(
-            select(models.Series).where(models.Series.calendar_id == calendar_id, models.Series.is_one_on_one.is_(True))
+            select(models.Series).where(
+                models.Series.calendar_id == calendar_id,
+                models.Series.is_one_on_one.is_(True),
+            )
         ).all()
         assert sorted(row.uid for row in rows) == [
             "pair-anna-bram@office.test",

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-12-04
 """
 
-from alembic import op
 import sqlalchemy as sa
-import addon.models
+from alembic import op
 
+import addon.models
 
 revision = "0001"
 down_revision = None

@@ -42,7 +42,9 @@ def tenant_name(database_url: str) -> str:
         tenant = get_or_create_tenant(session, settings)
         calendar = get_or_create_calendar(session, tenant, "ics", "office")
         now = datetime(2027, 1, 1, 9, tzinfo=ZoneInfo("Europe/Amsterdam"))
-        SyncService(session, tenant, settings, now).sync(ICalendarProvider(OFFICE), calendar)
+        SyncService(session, tenant, settings, now).sync(
+            ICalendarProvider(OFFICE), calendar
+        )
     engine.dispose()
     return name
 
@@ -51,7 +53,11 @@ def tenant_name(database_url: str) -> str:
 def client(database_url: str, tenant_name: str) -> Iterator[httpx.Client]:
     settings = Settings(database_url=database_url, tenant=tenant_name, api_token=TOKEN)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -60,7 +66,9 @@ def client(database_url: str, tenant_name: str) -> Iterator[httpx.Client]:
             raise RuntimeError("uvicorn did not start within 20 seconds")
         time.sleep(0.05)
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as http:
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10
+    ) as http:
         yield http
     server.should_exit = True
     thread.join(timeout=10)
@@ -85,7 +93,11 @@ def test_lists_one_on_ones_with_reasons(client: httpx.Client) -> None:
 
     assert response.status_code == 200
     series = {row["uid"]: row for row in response.json()}
-    assert set(series) == {"pair-anna-bram@office.test", "pair-anna-chris@office.test", "pair-anna-eva@office.test"}
+    assert set(series) == {
+        "pair-anna-bram@office.test",
+        "pair-anna-chris@office.test",
+        "pair-anna-eva@office.test",
+    }
     bram = series["pair-anna-bram@office.test"]
     assert bram["people"] == ["anna@office.test", "bram@office.test"]
     assert bram["next_occurrence"] == "2027-01-04T09:00:00Z"
@@ -105,13 +117,22 @@ def test_other_tenant_sees_nothing(client: httpx.Client) -> None:
 
 
 def test_topic_added_shows_in_agenda(client: httpx.Client) -> None:
-    series_id = next(row["id"] for row in client.get("/api/series").json() if "Bram" in row["summary"])
+    series_id = next(
+        row["id"]
+        for row in client.get("/api/series").json()
+        if "Bram" in row["summary"]
+    )
 
-    created = client.post(f"/api/series/{series_id}/topics", json={"text": "Roosterwensen", "section": "personal"})
+    created = client.post(
+        f"/api/series/{series_id}/topics",
+        json={"text": "Roosterwensen", "section": "personal"},
+    )
     agenda = client.get(f"/api/series/{series_id}/agenda").json()
 
     assert created.status_code == 201
-    assert [topic["text"] for topic in agenda["topics"]["personal"]] == ["Roosterwensen"]
+    assert [topic["text"] for topic in agenda["topics"]["personal"]] == [
+        "Roosterwensen"
+    ]
     assert "Roosterwensen" in agenda["text"]
 
 

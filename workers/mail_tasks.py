@@ -1,0 +1,116 @@
+"""Celery tasks of the email flow, and the beat entries that drive it.
+
+Each task takes ids, re-reads its rows and returns early when the work is
+done already, so a retried or duplicated task is harmless. Follow-on tasks
+are sent only after the transaction that queued their rows has committed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from datetime import UTC, datetime, timedelta
+
+from celery.schedules import crontab
+from sqlalchemy.orm import Session, sessionmaker
+
+from addon import db
+from addon.mail.errors import TemporarySendError
+from addon.mail.intake import process_inbound
+from addon.mail.outbox import CLAIM_LEASE, deliver, pending_ids
+from addon.mail.refresh import refresh_calendar
+from addon.mail.reminders import queue_agenda_emails
+from addon.mail.sending import transport_from_settings
+from addon.mail.store import pending_inbound
+from addon.settings import get_settings
+from workers.app import app
+from workers.base import tandem_task
+
+log = logging.getLogger(__name__)
+
+#: Stored messages older than this and still pending were lost by a crash.
+INBOUND_GRACE = timedelta(minutes=5)
+
+app.conf.beat_schedule = {
+    **(app.conf.beat_schedule or {}),
+    "send-agenda-emails": {
+        "task": "tandem.send_agenda_emails",
+        "schedule": crontab(minute="*/5"),
+    },
+    "sweep-mail": {"task": "tandem.sweep_mail", "schedule": crontab(minute="*/10")},
+}
+
+
+@functools.cache
+def _sessions(url: str) -> sessionmaker[Session]:
+    return db.session_factory(db.make_engine(url))
+
+
+def _factory() -> sessionmaker[Session]:
+    return _sessions(get_settings().database_url)
+
+
+@tandem_task(
+    name="tandem.send_email",
+    autoretry_for=(TemporarySendError,),
+    retry_backoff=30,
+    max_retries=5,
+)
+def send_email(outbound_id: int) -> str:
+    """Send one queued email; temporary failures retry with exponential backoff."""
+    settings = get_settings()
+    status = deliver(
+        _factory(),
+        outbound_id,
+        transport_from_settings(settings),
+        settings.sender_address,
+        datetime.now(UTC),
+    )
+    return str(status) if status else "skipped"
+
+
+@tandem_task(name="tandem.process_inbound_email", max_retries=3)
+def process_inbound_email(inbound_id: int) -> dict[str, object]:
+    """Turn one stored message into topics, answer it and refresh the invite."""
+    settings = get_settings()
+    result = process_inbound(_factory(), inbound_id, settings, datetime.now(UTC))
+    for outbound_id in result.outbound_ids:
+        send_email.delay(outbound_id)
+    if result.topic_ids and result.calendar_id is not None:
+        refresh_invites.delay(result.calendar_id)
+    return {
+        "inbound_id": inbound_id,
+        "outcome": result.outcome,
+        "topics": len(result.topic_ids),
+    }
+
+
+@tandem_task(name="tandem.refresh_invites", max_retries=3)
+def refresh_invites(calendar_id: int) -> int | None:
+    """Sync one calendar so its invites show the topics added by email."""
+    return refresh_calendar(_factory(), get_settings(), calendar_id, datetime.now(UTC))
+
+
+@tandem_task(name="tandem.send_agenda_emails", max_retries=0)
+def send_agenda_emails() -> int:
+    """Queue the agenda emails that are due and send each of them."""
+    settings = get_settings()
+    with db.transaction(_factory()) as session:
+        queued = queue_agenda_emails(session, settings, datetime.now(UTC))
+    for outbound_id in queued:
+        send_email.delay(outbound_id)
+    return len(queued)
+
+
+@tandem_task(name="tandem.sweep_mail", max_retries=0)
+def sweep_mail() -> dict[str, int]:
+    """Pick up messages and emails that a crash left pending."""
+    now = datetime.now(UTC)
+    with _factory()() as session:
+        outbound = pending_ids(session, now - CLAIM_LEASE)
+        inbound = pending_inbound(session, now - INBOUND_GRACE)
+    for outbound_id in outbound:
+        send_email.delay(outbound_id)
+    for inbound_id in inbound:
+        process_inbound_email.delay(inbound_id)
+    return {"outbound": len(outbound), "inbound": len(inbound)}
