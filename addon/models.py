@@ -117,6 +117,27 @@ class Calendar(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
 
 
+class CalendarEvent(Base):
+    """Tandem's copy of one event as its calendar last reported it.
+
+    Incremental syncs receive only what changed; these rows hold the rest of
+    each series (its master and its other overrides) so a change to one
+    instance can be judged with the whole series at hand. `recurrence_key` is
+    "" for a master or single event, else the RECURRENCE-ID in ISO 8601.
+    """
+
+    __tablename__ = "calendar_events"
+    __table_args__ = (UniqueConstraint("calendar_id", "uid", "recurrence_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id"), index=True)
+    uid: Mapped[str] = mapped_column(String(1000))
+    recurrence_key: Mapped[str] = mapped_column(String(64), default="")
+    etag: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class Series(Base):
     """A recurring series seen in a calendar, with Tandem's 1:1 decision about it."""
 
@@ -159,6 +180,7 @@ class Occurrence(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     is_goal_review: Mapped[bool] = mapped_column(Boolean, default=False)
     goal_review_source: Mapped[str | None] = mapped_column(String(16), default=None)
+    private_invite: Mapped[bool] = mapped_column(Boolean, default=False)
     block_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     block_body: Mapped[str | None] = mapped_column(Text, default=None)
     written_at: Mapped[datetime | None] = mapped_column(default=None)

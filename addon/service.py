@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from addon import models
+from addon import event_store, models
 from addon.agenda import Section
 from addon.agendas import build_agenda, locale_for
 from addon.followups import (
@@ -29,8 +29,15 @@ from addon.followups import (
 )
 from addon.settings import Settings
 from calendar_sync import merge
-from calendar_sync.detection import DetectionPolicy, only_pair_invited
-from calendar_sync.engine import Progress, Scan, SeriesView, scan
+from calendar_sync.detection import DetectionPolicy, decide, only_pair_invited
+from calendar_sync.engine import (
+    Progress,
+    Scan,
+    SeriesView,
+    group_events,
+    scan,
+    view_series,
+)
 from calendar_sync.errors import ProviderError
 from calendar_sync.inject import InjectResult, Outcome, inject_block, remove_block
 from calendar_sync.models import Attendee, AttendeeRole, Event, NewEvent
@@ -174,29 +181,136 @@ class SyncService:
         calendar: models.Calendar,
         progress: Progress | None = None,
     ) -> SyncReport:
-        """Detect, inject and plan for every series in the calendar of `provider`."""
-        result = self.scan(provider, progress)
+        """Detect, inject and plan for every series in the calendar of `provider`.
+
+        A persistent calendar is synced incrementally: only series touched by
+        the changes since the stored cursor are judged again, plus 1:1s whose
+        next occurrence has passed or whose agenda changed in Tandem.
+        """
+        persistent = provider.persistent
+        changes = provider.list_changes(calendar.cursor if persistent else None)
         report = SyncReport(
             skipped=[vars(item) for item in getattr(provider, "skipped", [])]
         )
+        if persistent:
+            affected = event_store.apply_changes(self.session, calendar, changes)
+            groups = {
+                uid: event_store.series_members(self.session, calendar, uid)
+                for uid in sorted(affected)
+            }
+        else:
+            groups, _singles = group_events(changes.events)
+            self._forget_missing_series(calendar, set(groups))
 
-        for view in result.series:
-            series = self._store_series(calendar, view)
-            row = SeriesResult(
-                series.id,
-                view.uid,
-                view.decision.summary,
-                view.decision.is_one_on_one,
-                view.decision.people,
-                view.decision.next_start,
-            )
-            report.series.append(row)
-            if view.decision.is_one_on_one:
-                self._handle_one_on_one(provider, series, view, row)
+        policy = self.policy
+        horizon = timedelta(days=self.settings.horizon_days)
+        for index, (uid, members) in enumerate(groups.items(), start=1):
+            if not members or not _is_series(members):
+                self._forget_series(calendar, uid)
+            else:
+                view = view_series(
+                    provider, members, policy, self.now, horizon, REVIEW_LOOKBACK
+                )
+                self._process(provider, calendar, view, report)
+            if progress:
+                progress(index, len(groups))
 
-        calendar.cursor = result.changes.cursor
+        if persistent:
+            for series in self._due_one_on_ones(calendar, exclude=set(groups)):
+                members = event_store.series_members(self.session, calendar, series.uid)
+                view = self._refresh_view(provider, series, members, policy, horizon)
+                if view is not None:
+                    self._process(provider, calendar, view, report)
+
+        calendar.cursor = changes.cursor
         calendar.last_synced_at = self.now
         return report
+
+    def _process(
+        self,
+        provider: CalendarProvider,
+        calendar: models.Calendar,
+        view: SeriesView,
+        report: SyncReport,
+    ) -> None:
+        series = self._store_series(calendar, view)
+        row = SeriesResult(
+            series.id,
+            view.uid,
+            view.decision.summary,
+            view.decision.is_one_on_one,
+            view.decision.people,
+            view.decision.next_start,
+        )
+        report.series.append(row)
+        if view.decision.is_one_on_one:
+            self._handle_one_on_one(provider, series, view, row)
+
+    def _due_one_on_ones(
+        self, calendar: models.Calendar, exclude: set[str]
+    ) -> list[models.Series]:
+        """1:1s the calendar did not change, but whose block may be out of date."""
+        rows = self.session.scalars(
+            select(models.Series).where(
+                models.Series.calendar_id == calendar.id,
+                models.Series.is_one_on_one.is_(True),
+            )
+        )
+        return [
+            series
+            for series in rows
+            if series.uid not in exclude and self._block_is_stale(series)
+        ]
+
+    def _block_is_stale(self, series: models.Series) -> bool:
+        if series.next_occurrence is None or series.next_occurrence < self.now:
+            return True
+        occurrence = self._occurrence_row(series, series.next_recurrence_id)
+        if occurrence is None or occurrence.block_hash is None:
+            return True
+        block = self._render(series, occurrence, private=occurrence.private_invite)
+        return _hash(block) != occurrence.block_hash
+
+    def _refresh_view(
+        self,
+        provider: CalendarProvider,
+        series: models.Series,
+        members: list[Event],
+        policy: DetectionPolicy,
+        horizon: timedelta,
+    ) -> SeriesView | None:
+        """Judge an unchanged series again; ask the provider only if time moved on."""
+        if not members or not _is_series(members):
+            return None
+        passed = series.next_occurrence is None or series.next_occurrence < self.now
+        if passed:
+            return view_series(
+                provider, members, policy, self.now, horizon, REVIEW_LOOKBACK
+            )
+
+        master, overrides = members[0], tuple(members[1:])
+        upcoming = _stored_instance(master, overrides, series)
+        decision = decide(master, overrides, (upcoming,), policy)
+        return SeriesView(master, overrides, decision, (upcoming,), from_store=True)
+
+    def _forget_missing_series(self, calendar: models.Calendar, uids: set[str]) -> None:
+        for series in self.session.scalars(
+            select(models.Series).where(models.Series.calendar_id == calendar.id)
+        ):
+            if series.uid not in uids:
+                self._forget_series(calendar, series.uid)
+
+    def _forget_series(self, calendar: models.Calendar, uid: str) -> None:
+        """Mark a series that left the calendar; its topics and notes are kept."""
+        series = self.session.scalar(
+            select(models.Series).where(
+                models.Series.calendar_id == calendar.id, models.Series.uid == uid
+            )
+        )
+        if series is not None and series.state != "gone":
+            series.is_one_on_one = False
+            series.state = "gone"
+            series.next_occurrence = series.next_recurrence_id = None
 
     # -- series -----------------------------------------------------------
 
@@ -223,6 +337,8 @@ class SyncService:
         series.is_one_on_one = decision.is_one_on_one
         series.person_a, series.person_b = decision.people or (None, None)
         series.reasons = [reason.to_dict() for reason in decision.reasons]
+        if not decision.is_one_on_one:
+            series.state = "not-one-on-one"
         series.timezone = master.timezone if master else "UTC"
         upcoming = view.next_occurrence
         series.next_occurrence = upcoming.start if upcoming else None
@@ -291,13 +407,10 @@ class SyncService:
         removed = 0
         for event in view.upcoming:
             result = remove_block(provider, event.key)
-            if result.outcome is Outcome.REMOVED:
+            if result.outcome is Outcome.REMOVED and result.event is not None:
                 removed += 1
-                self._audit(
-                    "remove-block",
-                    event,
-                    "a participant opted out or the tenant is off",
-                )
+                reason = "a participant opted out or the tenant is off"
+                self._audit("remove-block", result.event, reason, series.calendar_id)
         return ("removed" if removed else "unchanged", "opted out")
 
     # -- agenda -----------------------------------------------------------
@@ -314,37 +427,63 @@ class SyncService:
             return
         occurrence = self._store_occurrence(series, event)
         pair = (series.person_a or "", series.person_b or "")
-        private = only_pair_invited(event, pair)
+        occurrence.private_invite = only_pair_invited(event, pair)
         added: list[int] = []
+        rendered: list[str] = []
 
         def render(edited_lines: list[str]) -> str:
             added.extend(self._topics_from_invite(series, occurrence, edited_lines))
-            agenda = build_agenda(
-                self.session,
-                self.tenant,
+            block = self._render(
                 series,
                 occurrence,
-                private_invite=private,
-                link=self.series_link(series),
+                occurrence.private_invite,
+                provider.description_format,
             )
-            return render_invite_block(agenda, "text")
+            rendered.append(block)
+            return block
 
         result = inject_block(provider, event.key, render, occurrence.block_body)
-        self._record_write(occurrence, result, "agenda refresh")
+        self._record_write(
+            series, occurrence, result, rendered[-1] if rendered else None
+        )
         row.action, row.detail = str(result.outcome), result.detail
         row.topics_from_invite = len(set(added))
         series.state = "ok" if result.outcome is not Outcome.FAILED else "error"
 
-    def _store_occurrence(
-        self, series: models.Series, event: Event
-    ) -> models.Occurrence:
-        recurrence_id = event.recurrence_id or event.start
-        occurrence = self.session.scalar(
+    def _render(
+        self,
+        series: models.Series,
+        occurrence: models.Occurrence,
+        private: bool,
+        fmt: str = "text",
+    ) -> str:
+        agenda = build_agenda(
+            self.session,
+            self.tenant,
+            series,
+            occurrence,
+            private_invite=private,
+            link=self.series_link(series),
+        )
+        return render_invite_block(agenda, fmt)
+
+    def _occurrence_row(
+        self, series: models.Series, recurrence_id: datetime | None
+    ) -> models.Occurrence | None:
+        if recurrence_id is None:
+            return None
+        return self.session.scalar(
             select(models.Occurrence).where(
                 models.Occurrence.series_id == series.id,
                 models.Occurrence.recurrence_id == recurrence_id,
             )
         )
+
+    def _store_occurrence(
+        self, series: models.Series, event: Event
+    ) -> models.Occurrence:
+        recurrence_id = event.recurrence_id or event.start
+        occurrence = self._occurrence_row(series, recurrence_id)
         if occurrence is None:
             occurrence = models.Occurrence(
                 tenant_id=self.tenant.id,
@@ -397,19 +536,26 @@ class SyncService:
         return ids
 
     def _record_write(
-        self, occurrence: models.Occurrence, result: InjectResult, why: str
+        self,
+        series: models.Series,
+        occurrence: models.Occurrence,
+        result: InjectResult,
+        block: str | None,
     ) -> None:
-        if result.event is None:
+        """Remember what the invite's block holds now, to spot edits and changes."""
+        if result.event is None or block is None:
             return
-        body = merge.block_body(result.event.description)
-        occurrence.block_body = body
-        occurrence.block_hash = hashlib.sha256((body or "").encode()).hexdigest()
+        occurrence.block_body = merge.block_body(result.event.description)
+        occurrence.block_hash = _hash(block)
         if result.outcome is Outcome.WRITTEN:
             occurrence.written_at = self.now
-            self._audit("write-block", result.event, why)
+            self._audit(
+                "write-block", result.event, "agenda refresh", series.calendar_id
+            )
 
-    def _audit(self, action: str, event: Event, reason: str) -> None:
+    def _audit(self, action: str, event: Event, reason: str, calendar_id: int) -> None:
         log.info("calendar write", extra={"action": action, "event": str(event.key)})
+        event_store.remember(self.session, calendar_id, self.tenant.id, event)
         self.session.add(
             models.AuditEntry(
                 tenant_id=self.tenant.id,
@@ -435,18 +581,34 @@ class SyncService:
         """
         if view.master is None:  # not reached: a 1:1 has a series master
             return ""
-        horizon = timedelta(days=self.settings.horizon_days)
-        instances = provider.list_instances(
-            series.uid, self.now - REVIEW_LOOKBACK, self.now + horizon
-        )
+        if view.from_store:
+            reviews = self._marked_reviews(series)
+        else:
+            found = (self._review_occurrence(series, event) for event in view.window)
+            reviews = [occurrence for occurrence in found if occurrence is not None]
+
         planned = []
-        for event in instances:
-            occurrence = self._review_occurrence(series, event)
-            if occurrence is not None:
-                uid = self._plan_followup(provider, series, view.master, occurrence)
-                if uid:
-                    planned.append(uid)
+        for occurrence in reviews:
+            uid = self._plan_followup(provider, series, view.master, occurrence)
+            if uid:
+                planned.append(uid)
         return ", ".join(planned)
+
+    def _marked_reviews(self, series: models.Series) -> list[models.Occurrence]:
+        """Goal reviews of the series in the window that have no follow-up yet."""
+        horizon = timedelta(days=self.settings.horizon_days)
+        planned = select(models.FollowUp.source_occurrence_id)
+        return list(
+            self.session.scalars(
+                select(models.Occurrence).where(
+                    models.Occurrence.series_id == series.id,
+                    models.Occurrence.is_goal_review.is_(True),
+                    models.Occurrence.start >= self.now - REVIEW_LOOKBACK,
+                    models.Occurrence.start <= self.now + horizon,
+                    models.Occurrence.id.not_in(planned),
+                )
+            )
+        )
 
     def _review_occurrence(
         self, series: models.Series, event: Event
@@ -515,7 +677,8 @@ class SyncService:
                 end=created.end,
             )
         )
-        self._audit("create-followup", created, f"goal review on {review.start.date()}")
+        reason = f"goal review on {review.start.date()}"
+        self._audit("create-followup", created, reason, series.calendar_id)
         return uid
 
     def _followup_event(
@@ -559,3 +722,34 @@ _FOLLOWUP_TEXT = {
 }
 
 OnProgress = Callable[[int, int], None]
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _is_series(members: list[Event]) -> bool:
+    """Whether `members` form a series rather than one single event."""
+    head = members[0]
+    return not (
+        len(members) == 1 and head.recurrence_id is None and not head.is_recurring
+    )
+
+
+def _stored_instance(
+    master: Event, overrides: tuple[Event, ...], series: models.Series
+) -> Event:
+    """The series' next occurrence as stored, without asking the provider."""
+    for event in overrides:
+        if event.recurrence_id == series.next_recurrence_id:
+            return event
+    start = series.next_occurrence or master.start
+    return replace(
+        master,
+        recurrence_id=series.next_recurrence_id,
+        start=start,
+        end=start + master.duration,
+        rrule=None,
+        rdates=(),
+        exdates=(),
+    )

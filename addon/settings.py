@@ -126,6 +126,63 @@ class Settings(BaseSettings):
         "are read; empty reads only the topmost such header",
     )
 
+    # microsoft
+    ms_client_id: str = Field(
+        "", description="application (client) id of Tandem's Entra app registration"
+    )
+    ms_client_secret: str = Field("", description="client secret of that app")
+    ms_authority_host: str = Field(
+        "https://login.microsoftonline.com",
+        description="identity platform host; national clouds and the emulator "
+        "use their own",
+    )
+    ms_graph_url: str = Field(
+        "https://graph.microsoft.com",
+        description="Graph host without the version; /v1.0/ is appended",
+    )
+    ms_ca_bundle: str = Field(
+        "",
+        description="CA file trusted for the authority and Graph hosts; empty "
+        "uses the system's CAs",
+    )
+    ms_redirect_uri: str = Field(
+        "http://127.0.0.1:8000/microsoft/callback",
+        description="redirect URI of the authorization code flow, as registered",
+    )
+    ms_admin_consent_redirect_uri: str = Field(
+        "http://127.0.0.1:8000/microsoft/admin-consent/callback",
+        description="redirect URI of the admin consent flow, as registered",
+    )
+    ms_notification_url: str = Field(
+        "",
+        description="public URL of /microsoft/notifications; empty polls with "
+        "Celery beat instead of subscribing to change notifications",
+    )
+    ms_timeout: float = Field(
+        30.0, gt=0, description="timeout of each Graph and token request, seconds"
+    )
+    ms_max_retry_wait: float = Field(
+        120.0,
+        ge=0,
+        description="longest total wait for Retry-After on 429 and 503 per "
+        "request, in seconds; after it the call fails",
+    )
+    ms_poll_minutes: int = Field(
+        15, ge=1, description="minutes between polls when no notification URL is set"
+    )
+    encryption_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Fernet keys that encrypt tokens at rest, comma-separated, "
+        "newest first; older keys only decrypt. Empty uses a development key.",
+    )
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
     @model_validator(mode="after")
     def _check_reply_key(self) -> Settings:
         # A guessable key lets anyone forge reply addresses, so production
@@ -186,6 +243,12 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "TANDEM_API_TOKEN must be set to a random value of at least 32 "
                 "characters in production."
+            )
+        if self.environment == "production" and not self.encryption_keys:
+            raise SettingsError(
+                "TANDEM_ENCRYPTION_KEYS must name at least one Fernet key in "
+                "production; create one with `python -c 'from cryptography.fernet "
+                "import Fernet; print(Fernet.generate_key().decode())'`."
             )
 
 

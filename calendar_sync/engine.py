@@ -28,6 +28,11 @@ class SeriesView:
     overrides: tuple[Event, ...]
     decision: Decision
     upcoming: tuple[Event, ...]
+    #: Instances from `lookback` before now up to the horizon, upcoming included.
+    window: tuple[Event, ...] = ()
+    #: True when `upcoming` was rebuilt from Tandem's stored copy, without
+    #: asking the provider; `window` is empty then.
+    from_store: bool = False
 
     @property
     def uid(self) -> str:
@@ -89,7 +94,7 @@ def scan(
 
     views = []
     for index, members in enumerate(grouped.values(), start=1):
-        views.append(_view_series(provider, members, policy, now, horizon))
+        views.append(view_series(provider, members, policy, now, horizon))
         if progress:
             progress(index, len(grouped))
     log.info(
@@ -103,21 +108,28 @@ def scan(
     return Scan(tuple(views), tuple(singles), changes)
 
 
-def _view_series(
+def view_series(
     provider: CalendarProvider,
     members: list[Event],
     policy: DetectionPolicy,
     now: datetime,
     horizon: timedelta,
+    lookback: timedelta = timedelta(0),
 ) -> SeriesView:
+    """Decide about one series; `members` is its master (if any), then its overrides.
+
+    Instances are read once, from `lookback` before `now` to the horizon.
+    """
     master = members[0] if members[0].recurrence_id is None else None
     overrides = tuple(event for event in members if event.recurrence_id is not None)
     if master is None:
         return SeriesView(None, overrides, decide_orphan(overrides[0]), ())
 
-    upcoming: tuple[Event, ...] = ()
+    window: tuple[Event, ...] = ()
     if master.is_recurring and master.status is not EventStatus.CANCELLED:
-        instances = provider.list_instances(master.uid, now, now + horizon)
-        upcoming = tuple(event for event in instances if event.start >= now)
+        window = tuple(
+            provider.list_instances(master.uid, now - lookback, now + horizon)
+        )
+    upcoming = tuple(event for event in window if event.start >= now)
     decision = decide(master, overrides, upcoming, policy)
-    return SeriesView(master, overrides, decision, upcoming)
+    return SeriesView(master, overrides, decision, upcoming, window)

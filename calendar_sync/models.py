@@ -10,8 +10,9 @@ in the zone the provider reported, with `all_day` set.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 
 class AttendeeRole(enum.StrEnum):
@@ -130,6 +131,37 @@ class Event:
 
     def with_description(self, description: str) -> Event:
         return replace(self, description=description)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event as JSON-compatible values; `from_dict` reverses it."""
+        data = asdict(self)
+        for name in ("start", "end", "recurrence_id"):
+            data[name] = data[name].isoformat() if data[name] else None
+        data["rdates"] = [moment.isoformat() for moment in self.rdates]
+        data["exdates"] = [moment.isoformat() for moment in self.exdates]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        values = dict(data)
+        for name in ("start", "end", "recurrence_id"):
+            values[name] = datetime.fromisoformat(values[name]) if values[name] else None
+        values["rdates"] = tuple(datetime.fromisoformat(v) for v in values["rdates"])
+        values["exdates"] = tuple(datetime.fromisoformat(v) for v in values["exdates"])
+        values["organizer"] = _attendee(values["organizer"]) if values["organizer"] else None
+        values["attendees"] = tuple(_attendee(item) for item in values["attendees"])
+        values["status"] = EventStatus(values["status"])
+        return cls(**values)
+
+
+def _attendee(data: dict[str, Any]) -> Attendee:
+    return Attendee(
+        email=data["email"],
+        name=data["name"],
+        role=AttendeeRole(data["role"]),
+        cutype=CalendarUserType(data["cutype"]),
+        partstat=ParticipationStatus(data["partstat"]),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,11 +55,17 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def queue_agenda_emails(
-    session: Session, settings: Settings, now: datetime
+    session: Session, settings: Settings, now: datetime, tenant_id: int | None = None
 ) -> list[int]:
-    """Queue every agenda email that is due and not queued yet; return their ids."""
+    """Queue every agenda email that is due and not queued yet; return their ids.
+
+    `tenant_id` limits the run to one tenant; by default it covers all.
+    """
     queued: list[int] = []
-    for tenant in session.scalars(select(models.Tenant).where(models.Tenant.enabled)):
+    query = select(models.Tenant).where(models.Tenant.enabled.is_(True))
+    if tenant_id is not None:
+        query = query.where(models.Tenant.id == tenant_id)
+    for tenant in session.scalars(query):
         lead = _tenant_lead(session, tenant, settings)
         if lead is None:
             continue
@@ -114,7 +120,7 @@ def _due_occurrences(
     day_start = settings.working_hours[0]
     return [
         (series, occurrence)
-        for series, occurrence in rows.tuples()
+        for series, occurrence in rows
         if due_at(occurrence.start, series.timezone, lead, day_start) <= now
     ]
 

@@ -55,6 +55,18 @@ class CalendarProvider(abc.ABC):
     #: Short name used in logs and in the API ("ics", "google", "microsoft").
     name: str = ""
 
+    #: How descriptions are stored: "text" (iCalendar DESCRIPTION) or "html"
+    #: (Google Calendar and Outlook bodies). The agenda block is rendered and
+    #: merged in the same format.
+    description_format: str = "text"
+
+    #: Whether the calendar keeps Tandem's writes between syncs. True for the
+    #: API providers, whose calendars live on a server: the sync engine then
+    #: asks only for changes since the stored cursor and writes only where
+    #: something changed. False for files, which are read whole on every run
+    #: and written out again.
+    persistent: bool = False
+
     @abc.abstractmethod
     def list_changes(self, cursor: str | None) -> ChangeSet:
         """List events changed since `cursor`, or all events when it is None."""
@@ -72,12 +84,22 @@ class CalendarProvider(abc.ABC):
         """Read one event or one instance, or return None when it does not exist."""
 
     @abc.abstractmethod
-    def update_description(self, key: EventKey, description: str, etag: str) -> Event:
+    def update_description(
+        self,
+        key: EventKey,
+        description: str,
+        etag: str,
+        state: dict[str, str] | None = None,
+    ) -> Event:
         """Replace the description of one event or instance and return the result.
 
         Writing an instance that has no override yet creates the override. The
-        write must not notify attendees. Raises `ConflictError` when `etag` no
-        longer matches and `NotFoundError` when the event is gone.
+        write must not notify attendees. `state` is Tandem's own bookkeeping
+        (block version and hash), kept where the backend stores private
+        per-event data (Google `extendedProperties.private`, a Graph
+        single-value extended property); providers without such a place may
+        ignore it. Raises `ConflictError` when `etag` no longer matches and
+        `NotFoundError` when the event is gone.
         """
 
     @abc.abstractmethod

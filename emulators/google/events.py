@@ -144,6 +144,7 @@ def expand_series(
     since: datetime | None,
     until: datetime | None,
     show_cancelled: bool,
+    limit: int = times.MAX_OCCURRENCES,
 ) -> list[tuple[datetime, dict[str, Any], Record | None]]:
     """List the occurrences of `master` overlapping [since, until), sorted.
 
@@ -153,7 +154,8 @@ def expand_series(
     slot = series_slot(master, calendar)
     duration = slot.end - slot.start
     lower = since - duration if since is not None else None
-    starts = times.expand(master.resource.get("recurrence", []), slot, until, lower)
+    rules = master.resource.get("recurrence", [])
+    starts = times.expand(rules, slot, until, lower, limit)
     exceptions = {original_instant(e, calendar): e for e in master.exceptions.values()}
 
     found = []
@@ -228,7 +230,7 @@ def _match_occurrence(
     else:
         return None
     starts = times.expand(
-        master.resource["recurrence"], slot, moment + timedelta(seconds=1), moment
+        master.resource["recurrence"], slot, moment + timedelta(seconds=1), moment, 1
     )
     return starts[0] if starts else None
 
@@ -357,7 +359,8 @@ def _check_recurrence(resource: dict[str, Any], slot: times.Slot) -> None:
     for line in resource["recurrence"]:
         if not re.match(r"(RRULE|EXRULE|RDATE|EXDATE)[:;]", line):
             raise bad_request(f"Invalid recurrence rule {line!r}.")
-    times.expand(resource["recurrence"], slot, None)
+    # Parsing the rules and taking one start is enough to reject a bad rule.
+    times.expand(resource["recurrence"], slot, None, limit=1)
 
 
 def _take_private(resource: dict[str, Any]) -> dict[str, str]:

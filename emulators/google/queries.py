@@ -133,7 +133,12 @@ def _listed(
     if gone:
         return show_cancelled
     if record.resource.get("recurrence"):
-        return bool(events.expand_series(record, calendar, since, until, False))
+        if since is None and until is None:
+            return True
+        # One occurrence in the window is enough to list the series. The first
+        # few starts are expanded, in case some of them were cancelled.
+        entries = events.expand_series(record, calendar, since, until, False, limit=50)
+        return bool(entries)
     return events.overlaps(record.resource, calendar, since, until)
 
 

@@ -117,10 +117,11 @@ def expand(
     first: Slot,
     until: datetime | None,
     since: datetime | None = None,
+    limit: int = MAX_OCCURRENCES,
 ) -> list[datetime]:
     """List the original start times of a series in [since, until).
 
-    Without `until`, at most MAX_OCCURRENCES starts from `since` on are listed.
+    At most `limit` starts are listed; `until` may end the list earlier.
     """
     lines = [line.strip() for line in recurrence if line.strip()]
     dtstart = first.start.replace(tzinfo=None) if first.all_day else first.start
@@ -134,7 +135,7 @@ def expand(
                 _add_dates(series, line, first)
     except (ValueError, TypeError) as error:
         raise bad_request(f"Invalid recurrence rule {lines!r}: {error}.") from None
-    return _take(series, first, until, since)
+    return _take(series, first, until, since, limit)
 
 
 _RULES = ("RRULE", "EXRULE")
@@ -185,6 +186,7 @@ def _take(
     first: Slot,
     until: datetime | None,
     since: datetime | None,
+    limit: int,
 ) -> list[datetime]:
     tz = first.start.tzinfo
     found: list[datetime] = []
@@ -197,6 +199,6 @@ def _take(
         if since is not None and moment < since:
             continue
         found.append(moment)
-        if until is None and len(found) >= MAX_OCCURRENCES:
+        if len(found) >= limit:
             break
     return found

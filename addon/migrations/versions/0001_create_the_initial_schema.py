@@ -104,6 +104,32 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "calendar_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("calendar_id", sa.Integer(), nullable=False),
+        sa.Column("uid", sa.String(length=1000), nullable=False),
+        sa.Column("recurrence_key", sa.String(length=64), nullable=False),
+        sa.Column("etag", sa.String(length=200), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(["calendar_id"], ["calendars.id"]),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("calendar_id", "uid", "recurrence_key"),
+    )
+    op.create_index(
+        op.f("ix_calendar_events_calendar_id"),
+        "calendar_events",
+        ["calendar_id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_calendar_events_tenant_id"),
+        "calendar_events",
+        ["tenant_id"],
+        unique=False,
+    )
+    op.create_table(
         "series",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("tenant_id", sa.Integer(), nullable=False),
@@ -216,6 +242,7 @@ def upgrade() -> None:
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("is_goal_review", sa.Boolean(), nullable=False),
         sa.Column("goal_review_source", sa.String(length=16), nullable=True),
+        sa.Column("private_invite", sa.Boolean(), nullable=False),
         sa.Column("block_hash", sa.String(length=64), nullable=True),
         sa.Column("block_body", sa.Text(), nullable=True),
         sa.Column("written_at", addon.models.UtcDateTime(), nullable=True),
@@ -346,6 +373,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_series_calendar_id"))
 
     op.drop_table("series")
+    op.drop_index(op.f("ix_calendar_events_tenant_id"), table_name="calendar_events")
+    op.drop_index(op.f("ix_calendar_events_calendar_id"), table_name="calendar_events")
+    op.drop_table("calendar_events")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_people_tenant_id"))
 

@@ -1,0 +1,157 @@
+"""Tandem's copy of each synced calendar's events (the `calendar_events` table).
+
+Providers with incremental sync report only what changed since the last
+cursor; `apply_changes` folds those changes into the stored copy and returns
+the UIDs whose series must be judged again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from addon import models
+from addon.errors import SyncError
+from calendar_sync.models import Event, EventKey
+from calendar_sync.providers.base import ChangeSet
+
+#: A full listing that drops a calendar from at least this many stored events
+#: to none is taken for a provider fault, not for a person who deleted
+#: everything, and the sync is refused.
+EMPTY_GUARD = 5
+
+
+def recurrence_key(key: EventKey) -> str:
+    return key.recurrence_id.isoformat() if key.recurrence_id else ""
+
+
+def stored_count(session: Session, calendar: models.Calendar) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(models.CalendarEvent)
+            .where(models.CalendarEvent.calendar_id == calendar.id)
+        )
+        or 0
+    )
+
+
+def apply_changes(
+    session: Session, calendar: models.Calendar, changes: ChangeSet
+) -> set[str]:
+    """Store `changes` for `calendar`; return the UIDs of every series they touch."""
+    if changes.full and not changes.events:
+        count = stored_count(session, calendar)
+        if count >= EMPTY_GUARD:
+            raise SyncError(
+                f"Calendar {calendar.id} suddenly lists no events where Tandem has "
+                f"{count}; the sync was refused so nothing is removed. Check the "
+                "connection, then sync again."
+            )
+
+    affected: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    existing = _rows(session, calendar, None if changes.full else _uids(changes))
+    for event in changes.events:
+        ident = (event.uid, recurrence_key(event.key))
+        seen.add(ident)
+        row = existing.get(ident)
+        if row is not None and row.etag == event.etag and event.etag:
+            continue
+        if row is None:
+            row = models.CalendarEvent(
+                tenant_id=calendar.tenant_id,
+                calendar_id=calendar.id,
+                uid=event.uid,
+                recurrence_key=ident[1],
+            )
+            session.add(row)
+        row.etag = event.etag
+        row.data = event.to_dict()
+        affected.add(event.uid)
+
+    gone = [
+        existing[(key.uid, recurrence_key(key))]
+        for key in changes.removed
+        if (key.uid, recurrence_key(key)) in existing
+    ]
+    if changes.full:
+        gone.extend(row for ident, row in existing.items() if ident not in seen)
+    for row in gone:
+        affected.add(row.uid)
+        session.delete(row)
+    session.flush()
+    return affected
+
+
+def remember(session: Session, calendar_id: int, tenant_id: int, event: Event) -> None:
+    """Store an event as Tandem itself just wrote it.
+
+    The next incremental listing reports Tandem's own writes as changes; with
+    the new etag stored here they are recognised and cost nothing.
+    """
+    key = recurrence_key(event.key)
+    row = session.scalar(
+        select(models.CalendarEvent).where(
+            models.CalendarEvent.calendar_id == calendar_id,
+            models.CalendarEvent.uid == event.uid,
+            models.CalendarEvent.recurrence_key == key,
+        )
+    )
+    if row is None:
+        row = models.CalendarEvent(
+            tenant_id=tenant_id,
+            calendar_id=calendar_id,
+            uid=event.uid,
+            recurrence_key=key,
+        )
+        session.add(row)
+    row.etag = event.etag
+    row.data = event.to_dict()
+
+
+def series_members(
+    session: Session, calendar: models.Calendar, uid: str
+) -> list[Event]:
+    """The stored master of `uid` (if any) followed by its overrides, in order."""
+    rows = session.scalars(
+        select(models.CalendarEvent).where(
+            models.CalendarEvent.calendar_id == calendar.id,
+            models.CalendarEvent.uid == uid,
+        )
+    )
+    events = [Event.from_dict(row.data) for row in rows]
+    events.sort(
+        key=lambda event: (
+            event.recurrence_id is not None,
+            event.recurrence_id or event.start,
+        )
+    )
+    return events
+
+
+def forget_calendar(session: Session, calendar: models.Calendar) -> None:
+    session.execute(
+        delete(models.CalendarEvent).where(
+            models.CalendarEvent.calendar_id == calendar.id
+        )
+    )
+
+
+def _uids(changes: ChangeSet) -> set[str]:
+    return {event.uid for event in changes.events} | {
+        key.uid for key in changes.removed
+    }
+
+
+def _rows(
+    session: Session, calendar: models.Calendar, uids: Iterable[str] | None
+) -> dict[tuple[str, str], models.CalendarEvent]:
+    query = select(models.CalendarEvent).where(
+        models.CalendarEvent.calendar_id == calendar.id
+    )
+    if uids is not None:
+        query = query.where(models.CalendarEvent.uid.in_(list(uids)))
+    return {(row.uid, row.recurrence_key): row for row in session.scalars(query)}
