@@ -28,7 +28,6 @@ from addon.followups import (
     search_window,
 )
 from addon.settings import Settings
-from calendar_sync import merge
 from calendar_sync.detection import DetectionPolicy, decide, only_pair_invited
 from calendar_sync.engine import (
     Progress,
@@ -545,7 +544,7 @@ class SyncService:
         """Remember what the invite's block holds now, to spot edits and changes."""
         if result.event is None or block is None:
             return
-        occurrence.block_body = merge.block_body(result.event.description)
+        occurrence.block_body = result.block_body
         occurrence.block_hash = _hash(block)
         if result.outcome is Outcome.WRITTEN:
             occurrence.written_at = self.now

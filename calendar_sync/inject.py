@@ -3,11 +3,19 @@
 Both operations follow the same loop: read the event, compute the new
 description, write only when it differs, and on a concurrency conflict read
 again and recompute, so a concurrent edit by a person is merged, not lost.
+
+Providers whose `description_format` is "html" (Outlook, Google Calendar)
+get the HTML functions of `calendar_sync.merge`. Their servers rewrite the
+HTML they store, so an HTML block counts as unchanged when the text of its
+lines is unchanged, whatever tags the server put around them. HTML writes
+also pass Tandem's state (block format version and body hash) to the
+provider.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: Writes attempted before a series of conflicts is reported as a failure.
 MAX_ATTEMPTS = 3
+
+HTML = "html"
 
 #: Builds the block text from the lines a person typed into the current block.
 RenderBlock = Callable[[list[str]], str]
@@ -40,6 +50,17 @@ class InjectResult:
     event: Event | None
     block: str = ""
     detail: str = ""
+    #: The provider's `description_format`, which `block_body` reads in.
+    description_format: str = "text"
+
+    @property
+    def block_body(self) -> str | None:
+        """The body of Tandem's block in `event`, or None when it has none."""
+        if self.event is None:
+            return None
+        if self.description_format == HTML:
+            return merge.block_body_html(self.event.description)
+        return merge.block_body(self.event.description)
 
 
 def inject_block(
@@ -54,6 +75,9 @@ def inject_block(
     added inside the block since then are passed to `render` before the block
     is rewritten, so the caller can keep them (as topics).
     """
+    if provider.description_format == HTML:
+        return _inject_html(provider, key, render, previous_body)
+
     for attempt in range(1, MAX_ATTEMPTS + 1):
         event = provider.get_event(key)
         if event is None:
@@ -94,12 +118,15 @@ def inject_block(
 
 def remove_block(provider: CalendarProvider, key: EventKey) -> InjectResult:
     """Take Tandem's block out of the description of `key`, if it has one."""
+    remove = merge.remove_block
+    if provider.description_format == HTML:
+        remove = merge.remove_block_html
     for _attempt in range(MAX_ATTEMPTS):
         event = provider.get_event(key)
         if event is None:
             return InjectResult(Outcome.MISSING, None)
 
-        description = merge.remove_block(event.description)
+        description = remove(event.description)
         if description == event.description:
             return InjectResult(Outcome.UNCHANGED, event)
         try:
@@ -121,3 +148,65 @@ def _edits(previous_body: str | None, current_body: str | None) -> list[str]:
     if previous_body is None or current_body is None or previous_body == current_body:
         return []
     return merge.user_lines(previous_body, current_body)
+
+
+# -- HTML -------------------------------------------------------------------
+
+
+def _inject_html(
+    provider: CalendarProvider,
+    key: EventKey,
+    render: RenderBlock,
+    previous_body: str | None,
+) -> InjectResult:
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        event = provider.get_event(key)
+        if event is None:
+            return InjectResult(
+                Outcome.MISSING, None, detail="the event no longer exists"
+            )
+
+        current = merge.find_block_html(event.description)
+        edits = _edits(previous_body, current.body if current else None)
+        block = render(edits)
+        try:
+            description = merge.merge_block_html(event.description, block)
+        except ValueError as error:
+            # The description's own HTML is broken (an unclosed tag), so a
+            # block written after it would be hidden; leave it as it is.
+            log.info("description not writable", extra={"event": str(key)})
+            return InjectResult(Outcome.FAILED, event, block, str(error), HTML)
+
+        merged = merge.find_block_html(description)
+        if current is not None and merged is not None and current.body == merged.body:
+            return InjectResult(
+                Outcome.UNCHANGED, event, block, description_format=HTML
+            )
+
+        body = merged.body if merged else ""
+        state = {
+            "format": str(merge.FORMAT_VERSION),
+            "body_sha256": hashlib.sha256(body.encode()).hexdigest(),
+        }
+        try:
+            written = provider.update_description(key, description, event.etag, state)
+        except ConflictError:
+            log.info(
+                "write conflict, reading again",
+                extra={"event": str(key), "attempt": attempt},
+            )
+            continue
+        except NotFoundError:
+            return InjectResult(Outcome.MISSING, None, detail="the event was deleted")
+        except ProviderError as error:
+            log.error(
+                "write failed", extra={"event": str(key), "error": type(error).__name__}
+            )
+            return InjectResult(Outcome.FAILED, event, detail=str(error))
+        return InjectResult(Outcome.WRITTEN, written, block, description_format=HTML)
+
+    return InjectResult(
+        Outcome.FAILED,
+        None,
+        detail=f"the event kept changing during {MAX_ATTEMPTS} writes",
+    )

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 import click
 
 from addon import db
+from addon.mail.errors import TemporarySendError
+from addon.models import MailStatus
 from addon.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -65,12 +67,18 @@ def send_agendas(now_text: str | None) -> None:
         queued = queue_agenda_emails(session, settings, now)
 
     transport = transport_from_settings(settings)
-    statuses = [
-        deliver(factory, outbound_id, transport, settings.sender_address, now)
-        for outbound_id in queued
-    ]
+    sent = 0
+    for outbound_id in queued:
+        try:
+            status = deliver(
+                factory, outbound_id, transport, settings.sender_address, now
+            )
+        except TemporarySendError as error:
+            # The row is pending again; the next run or the sweep retries it.
+            click.echo(f"email {outbound_id} not sent yet: {error}", err=True)
+            continue
+        sent += status is MailStatus.SENT
     engine.dispose()
-    sent = sum(1 for status in statuses if status == "sent")
     click.echo(f"{len(queued)} agenda emails queued, {sent} sent")
 
 

@@ -110,6 +110,11 @@ _EXPANSION_ERRORS = (
 
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 
+# How far outside a free/busy window a single event may seem to lie and still
+# overlap it: an all-day event is midnight to midnight in the calendar's zone,
+# and zones are at most 14 hours from UTC.
+_ALL_DAY_SLACK = timedelta(days=2)
+
 _DATE_FORMAT_HINT = (
     "write a date as YYYYMMDD or a date-time as YYYYMMDDTHHMMSS "
     "(RFC 5545, sections 3.3.4 and 3.3.5)"
@@ -148,6 +153,15 @@ class _ReadingCalendar(icalendar.Calendar):
     # Private in icalendar 7.3: the factory that maps component names to
     # classes for this class and everything it parses.
     _components_factory = _tolerant_components()
+
+
+@dataclass(slots=True)
+class _Source:
+    """Where a component inside VCALENDAR sits in the file: first line and text."""
+
+    name: str
+    line: int
+    text: str
 
 
 @dataclass(eq=False)
@@ -191,8 +205,9 @@ class ICalendarProvider(CalendarProvider):
 
         raw = _read_file(self.path)
         text = _decode(self.path, raw)
-        event_lines = _check_structure(self.path, text)
+        sources = _check_structure(self.path, text)
         self._calendar = _parse(self.path, text)
+        self._source_text = _source_text(self._calendar, sources)
         self._zone, readable_calendar = _standardise(self._calendar, zone)
         self._uses_x_wr_timezone = readable_calendar is not self._calendar
 
@@ -203,7 +218,9 @@ class ICalendarProvider(CalendarProvider):
         self._masters: dict[str, _Entry] = {}
         self._overrides: dict[str, dict[datetime, _Entry]] = {}
         self._queries: dict[str, recurring_ical_events.CalendarQuery] = {}
-        self._load_events(readable_calendar, event_lines)
+        self._uids_by_person: dict[str, set[str]] = {}
+        event_sources = [source for source in sources if source.name == "VEVENT"]
+        self._load_events(readable_calendar, event_sources)
         logger.info(
             "Loaded calendar file",
             extra={
@@ -319,19 +336,50 @@ class ICalendarProvider(CalendarProvider):
         """
         wanted = {normalise_email(address) for address in emails}
         spans: dict[str, list[tuple[datetime, datetime]]] = {a: [] for a in wanted}
-        query = recurring_ical_events.of(
-            self._readable_calendar(), skip_bad_series=True
-        )
-        for occurrence in query.between(start, end):
-            event = self._busy_occurrence(occurrence)
-            if event is None:
-                continue
-            span = (max(event.start, start), min(event.end, end))
-            if span[0] >= span[1]:
-                continue
-            for address in _busy_people(event) & wanted:
-                spans[address].append(span)
+        for uid in self._uids_near(wanted, start, end):
+            for occurrence in self._busy_expansion(uid, start, end):
+                event = self._busy_occurrence(occurrence)
+                if event is None:
+                    continue
+                span = (max(event.start, start), min(event.end, end))
+                if span[0] >= span[1]:
+                    continue
+                for address in _busy_people(event) & wanted:
+                    spans[address].append(span)
         return {address: _merge(found) for address, found in spans.items()}
+
+    def _uids_near(
+        self, people: set[str], start: datetime, end: datetime
+    ) -> list[str]:
+        """Return the UIDs in which one of `people` takes part, near [start, end).
+
+        Only these can make them busy, so free/busy expands them alone. A
+        single event is left out when it lies more than `_ALL_DAY_SLACK`
+        outside the window; the expander decides about the ones that remain.
+        """
+        uids = set().union(*(self._uids_by_person.get(p, ()) for p in people))
+        near = []
+        for uid in sorted(uids):
+            master = self._masters.get(uid)
+            single = master is not None and not master.event.is_recurring
+            if single and uid not in self._overrides:
+                event = master.event
+                if event.end < start - _ALL_DAY_SLACK:
+                    continue
+                if event.start > end + _ALL_DAY_SLACK:
+                    continue
+            near.append(uid)
+        return near
+
+    def _busy_expansion(
+        self, uid: str, start: datetime, end: datetime
+    ) -> list[icalendar.Event]:
+        try:
+            return self._expand(uid, start, end)
+        except EventError:
+            # As the expander's skip_bad_series does for a whole calendar:
+            # a series that cannot be expanded makes nobody busy.
+            return []
 
     def _busy_occurrence(self, occurrence: icalendar.Event) -> Event | None:
         try:
@@ -381,15 +429,18 @@ class ICalendarProvider(CalendarProvider):
     # -- loading --------------------------------------------------------------
 
     def _load_events(
-        self, readable_calendar: icalendar.Calendar, event_lines: list[int]
+        self,
+        readable_calendar: icalendar.Calendar,
+        event_sources: list[_Source],
     ) -> None:
         originals = _top_level_events(self._calendar)
         readables = _top_level_events(readable_calendar)
         for index, original in enumerate(originals):
-            line = event_lines[index] if index < len(event_lines) else None
+            source = event_sources[index] if index < len(event_sources) else None
+            line = source.line if source else None
             readable = readables[index] if index < len(readables) else original
             try:
-                self._add_entry(original, line, readable)
+                self._add_entry(original, line, readable, source)
             except EventError as error:
                 self.skipped.append(SkippedEvent(error.where, error.reason))
                 logger.debug(
@@ -402,13 +453,17 @@ class ICalendarProvider(CalendarProvider):
         original: icalendar.Event,
         line: int | None,
         readable: icalendar.Event | None = None,
+        source: _Source | None = None,
     ) -> _Entry:
         where = _where(original, line)
         _reject_unparsed_lines(original, line, where)
         if readable is None:
             readable = self._standardise_component(original)
         readable = _readable_copy(readable, self._zone, where)
-        event = _to_event(readable, self._zone, self.path, _etag(original), where)
+        # Hashing the text the file has costs far less than serialising the
+        # component again, and changes whenever the component does.
+        etag = _text_etag(source.text) if source else _etag(original)
+        event = _to_event(readable, self._zone, self.path, etag, where)
         rule_adjusted = readable.get("RRULE") is not original.get("RRULE")
         if event.rrule is not None and rule_adjusted:
             # Show the rule as the file writes it, not with the adjusted UNTIL.
@@ -429,6 +484,7 @@ class ICalendarProvider(CalendarProvider):
         return _top_level_events(standard)[0]
 
     def _index(self, entry: _Entry, where: str) -> None:
+        self._index_people(entry)
         if entry.recurrence_id is None:
             if entry.uid in self._masters:
                 raise EventError(
@@ -448,6 +504,14 @@ class ICalendarProvider(CalendarProvider):
                 "time; remove one of the two VEVENTs with this RECURRENCE-ID.",
             )
         overrides[entry.recurrence_id] = entry
+
+    def _index_people(self, entry: _Entry) -> None:
+        event = entry.event
+        people = [attendee.email for attendee in event.attendees]
+        if event.organizer is not None:
+            people.append(event.organizer.email)
+        for email in people:
+            self._uids_by_person.setdefault(email, set()).add(event.uid)
 
     # -- reading instances ----------------------------------------------------
 
@@ -500,12 +564,6 @@ class ICalendarProvider(CalendarProvider):
                 cancelled = event.status is EventStatus.CANCELLED
                 return None if cancelled else event
         return None
-
-    def _readable_calendar(self) -> icalendar.Calendar:
-        calendar = icalendar.Calendar()
-        for entry in self._entries:
-            calendar.add_component(entry.readable)
-        return calendar
 
     def _entries_with_uid(self, uid: str) -> Iterator[_Entry]:
         master = self._masters.get(uid)
@@ -641,17 +699,18 @@ def _decode(path: str, raw: bytes) -> str:
         ) from error
 
 
-def _check_structure(path: str, text: str) -> list[int]:
-    """Check BEGIN/END nesting and return the line of each top-level VEVENT.
+def _check_structure(path: str, text: str) -> list[_Source]:
+    """Check BEGIN/END nesting and return where each component in VCALENDAR sits.
 
     The parser reports a missing END only as "no components", so this scan
     finds the line first. Folded lines start with white space (RFC 5545,
     3.1) and are never BEGIN or END lines.
     """
     open_blocks: list[tuple[str, int]] = []
-    event_lines: list[int] = []
+    sources: list[_Source] = []
+    component_start = 0
     calendars = 0
-    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+    for number, (line, start, end) in enumerate(_split_lines(text), start=1):
         if not line.strip() or line[0] in " \t":
             continue
         name, _, value = line.partition(":")
@@ -662,11 +721,14 @@ def _check_structure(path: str, text: str) -> list[int]:
         if name == "BEGIN":
             if not open_blocks:
                 calendars = _count_calendar(path, number, value, calendars)
-            if value == "VEVENT" and len(open_blocks) == 1:
-                event_lines.append(number)
+            if len(open_blocks) == 1:
+                sources.append(_Source(value, number, ""))
+                component_start = start
             open_blocks.append((value, number))
         elif name == "END":
             _close_block(path, number, value, open_blocks)
+            if len(open_blocks) == 1:
+                sources[-1].text = text[component_start:end]
 
     if open_blocks:
         block, begun = open_blocks[-1]
@@ -676,7 +738,20 @@ def _check_structure(path: str, text: str) -> list[int]:
             f"END:{block}); the file is truncated, export the calendar again.",
             line=begun,
         )
-    return event_lines
+    return sources
+
+
+def _split_lines(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield each line without its line break, its start offset and its end offset.
+
+    The end offset is after the line break. Lines are what `_LINE_BREAK.split`
+    returns, so line numbers match the other scans of the text.
+    """
+    position = 0
+    for found in _LINE_BREAK.finditer(text):
+        yield text[position : found.start()], position, found.end()
+        position = found.end()
+    yield text[position:], position, len(text)
 
 
 def _reject_outside_calendar(path: str, number: int, calendars: int) -> None:
@@ -1225,6 +1300,10 @@ def _as_list(value: Any) -> list[Any]:
 
 def _etag(component: icalendar.Event) -> str:
     return hashlib.sha256(component.to_ical(sorted=False)).hexdigest()
+
+
+def _text_etag(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # -- writing ------------------------------------------------------------------

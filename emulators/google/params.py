@@ -116,7 +116,7 @@ def _zoned_local(body: dict[str, Any], problem: schemas.Violation) -> bool:
     """Tell whether a problem is a dateTime without offset that has a timeZone.
 
     Google accepts such a value in a request and reads it in that zone, as
-    the description of EventDateTime.dateTime in the discovery document says.
+    the description of EventDateTime.dateTime in the discovery document states.
     """
     match = re.fullmatch(r"\$\.(start|end|originalStartTime)\.dateTime", problem.path)
     if match is None:

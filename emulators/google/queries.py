@@ -340,8 +340,8 @@ def _busy_of(
     calendar_id = requester if calendar_id == "primary" else calendar_id
     calendar = state.calendars.get(calendar_id)
     owner = state.users.get(calendar.owner) if calendar else None
-    # Workspace shares free/busy inside the domain by default; outside it the
-    # emulator answers as for a calendar it cannot see.
+    # Workspace shares free/busy inside the domain by default. Outside it, the
+    # emulator returns the notFound error of a calendar the caller cannot see.
     if calendar is None or owner is None or owner.domain != _domain(requester):
         return {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
 
@@ -409,7 +409,7 @@ def _period(start: datetime, end: datetime) -> dict[str, str]:
 
 
 def calendar_list(state: EmulatorState, user: str) -> dict[str, Any]:
-    """Answer calendarList.list with the calendars the user owns."""
+    """List the calendars the user owns (calendarList.list)."""
     items = [_list_entry(state, c) for c in state.calendars_of(user)]
     return {
         "kind": "calendar#calendarList",

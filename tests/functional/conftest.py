@@ -11,4 +11,10 @@ HERE = Path(__file__).resolve().parents[1] / "addon" / "mail"
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from mail_fixtures import factory, settings, sink, world  # noqa: E402, F401
+from mail_fixtures import (  # noqa: E402, F401
+    factory,
+    settings,
+    sink,
+    smtpd_port,
+    world,
+)

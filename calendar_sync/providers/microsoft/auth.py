@@ -17,6 +17,7 @@ connection instead of retrying.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 import msal
 from msal.authority import WELL_KNOWN_AUTHORITY_HOSTS
-from O365.utils.token import BaseTokenBackend
+from O365.utils.token import BaseTokenBackend, MemoryTokenBackend
 
 from calendar_sync.errors import ProviderError
 from calendar_sync.providers.microsoft.errors import ConsentRequiredError
@@ -162,6 +163,12 @@ class AppTokens:
             self.cache.remove_at(entry)
 
 
+@functools.lru_cache(maxsize=1024)
+def app_tokens(config: MicrosoftConfig, tenant_id: str) -> AppTokens:
+    """Return the process-wide `AppTokens` of a tenant, so its token is reused."""
+    return AppTokens(config, tenant_id, MemoryTokenBackend())
+
+
 class UserTokens:
     """Delegated tokens of one person, refreshed from the stored token cache."""
 
@@ -208,7 +215,8 @@ def _token_from(who: str, result: dict[str, Any]) -> str:
         return str(result["access_token"])
     error = str(result.get("error", "unknown_error"))
     log.warning(
-        "token refused", extra={"who": who, "error": error, "codes": result.get("error_codes")}
+        "token refused",
+        extra={"who": who, "error": error, "codes": result.get("error_codes")},
     )
     raise ConsentRequiredError(who, error, str(result.get("error_description", "")))
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import smtplib
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +34,8 @@ from addon.settings import Settings
 from calendar_sync.providers.ical import ICalendarProvider
 
 MANAGER = "manager@example.test"
+#: Inbound size limit of the `tandem smtpd` under test, in bytes.
+MAX_BYTES = 4096
 EMPLOYEE = "employee@example.test"
 
 ICS = """BEGIN:VCALENDAR
@@ -190,3 +197,48 @@ def next_start() -> datetime:
 @pytest.fixture
 def world(factory: sessionmaker[Session], settings: Settings, tmp_path: Path) -> World:
     return build_world(factory, settings, tmp_path, next_start())
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"tandem smtpd exited with {process.returncode}")
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=2) as client:
+                client.noop()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"tandem smtpd did not listen on port {port} within 30 s")
+
+
+@pytest.fixture
+def smtpd_port(settings: Settings) -> Iterator[int]:
+    """`tandem smtpd` in a subprocess, on a free loopback port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "TANDEM_INBOUND_DOMAIN": settings.inbound_domain,
+        "TANDEM_REPLY_KEY": settings.reply_key,
+        "TANDEM_MAX_MESSAGE_BYTES": str(MAX_BYTES),
+        "TANDEM_SMTP_PORT": str(settings.smtp_port),
+        "TANDEM_SENDER_ADDRESS": settings.sender_address,
+    }
+    env.pop("CELERY_BROKER_URL", None)
+    command = [
+        str(Path(sys.executable).with_name("tandem")),
+        "smtpd",
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        _wait_for_port(port, process)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

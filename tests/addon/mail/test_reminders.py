@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
@@ -159,3 +160,25 @@ def test_dutch_recipient_gets_dutch(factory, settings, sink, world: World) -> No
     assert "Hoi Ravi Employee," in text
     assert "PERSOONLIJK" in text
     assert "Dit is de agenda van je 1:1 op" in text
+
+
+def test_overlapping_runs_queue_once(factory, settings, world: World) -> None:
+    now = world.start - timedelta(hours=2)
+    barrier = threading.Barrier(2)
+    results: list[list[int]] = []
+
+    def run() -> None:
+        barrier.wait()
+        results.append(_queue(factory, settings, now, world))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    queued_ids = [i for queued in results for i in queued]
+    assert len(results) == 2
+    assert len(queued_ids) == 2
+    assert len(set(queued_ids)) == 2
+    assert _count(factory, world) == 2

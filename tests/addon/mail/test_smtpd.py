@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import smtplib
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from mail_fixtures import EMPLOYEE, free_port
+from mail_fixtures import EMPLOYEE, MAX_BYTES, free_port
 from sqlalchemy import select
 
 from addon import db
@@ -21,7 +16,6 @@ from addon.mail.smtpd import start_server
 from addon.models import InboundEmail, InboundStatus
 from addon.settings import Settings
 
-MAX_BYTES = 4096
 # Ids no test creates, so a token naming them passes RCPT but finds no rows.
 UNKNOWN = 999_999_999
 
@@ -45,51 +39,6 @@ def _message(marker: str, size: int = 0) -> bytes:
         f"From: {EMPLOYEE}\r\nTo: tandem\r\nSubject: Re: Agenda\r\n"
         f"Message-ID: <{marker}@example.test>\r\n\r\n- a topic\r\n{filler}"
     ).encode()
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"tandem smtpd exited with {process.returncode}")
-        try:
-            with smtplib.SMTP("127.0.0.1", port, timeout=2) as client:
-                client.noop()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"tandem smtpd did not listen on port {port} within 30 s")
-
-
-@pytest.fixture
-def smtpd_port(settings: Settings) -> Iterator[int]:
-    """`tandem smtpd` in a subprocess, on a free loopback port."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "TANDEM_INBOUND_DOMAIN": settings.inbound_domain,
-        "TANDEM_REPLY_KEY": settings.reply_key,
-        "TANDEM_MAX_MESSAGE_BYTES": str(MAX_BYTES),
-        "TANDEM_SMTP_PORT": str(settings.smtp_port),
-        "TANDEM_SENDER_ADDRESS": settings.sender_address,
-    }
-    env.pop("CELERY_BROKER_URL", None)
-    command = [
-        str(Path(sys.executable).with_name("tandem")),
-        "smtpd",
-        "--port",
-        str(port),
-    ]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-    try:
-        _wait_for_port(port, process)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _stored(factory, marker: str) -> InboundEmail | None:  # type: ignore[no-untyped-def]

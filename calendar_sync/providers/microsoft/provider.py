@@ -1,0 +1,475 @@
+"""`GraphProvider`: the provider contract for one Microsoft 365 mailbox.
+
+Changes come from `calendarView/delta` over a window around now. Its delta
+link is the cursor, with the window's end kept in the URL fragment (which is
+never sent), so a window that time has used up is replaced by a full round.
+Delta lists instances only, so the masters of the series it names are read
+with `$batch`, up to 20 per request.
+
+Does a body-only PATCH notify attendees?
+    Yes, going by the evidence. Graph's v1.0 "Update event" reference
+    (learn.microsoft.com/graph/api/event-update) documents meeting updates
+    only for changes to `attendees` and has no parameter that suppresses
+    them, unlike Google's `sendUpdates=none`. Reports against Microsoft's own
+    docs repository (microsoftgraph/microsoft-graph-docs issues 12244 and
+    13736) show that attendees receive a meeting update when the organizer's
+    body is PATCHed, and msgraph-sdk-dotnet issue 1549 asks for a switch to
+    prevent it. So Tandem keeps such writes as rare as it can. It writes only
+    the organizer's copy of one occurrence, PATCHes the body and its private
+    extended property and nothing else, and sends no request at all when the
+    merged body equals the stored one.
+    NOTE: Graph v1.0 documents no write that leaves attendees unnotified, so
+    each agenda change does produce one meeting update on a real tenant. The
+    emulator does not model meeting messages and cannot show this.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from calendar_sync.errors import ConflictError, NotFoundError, ProviderError
+from calendar_sync.models import BusyInterval, Event, EventKey, NewEvent
+from calendar_sync.providers.base import CalendarProvider, ChangeSet
+from calendar_sync.providers.microsoft import mapping
+from calendar_sync.providers.microsoft.auth import (
+    MicrosoftConfig,
+    TokenSource,
+    UserTokens,
+    app_tokens,
+)
+from calendar_sync.providers.microsoft.errors import SyncStateGoneError
+from calendar_sync.providers.microsoft.graph import (
+    BatchItem,
+    GraphClient,
+    make_connection,
+)
+
+log = logging.getLogger(__name__)
+
+#: Graph returns times in the zone this header names; Tandem reads UTC.
+PREFER_UTC = 'outlook.timezone="UTC"'
+
+#: Delta page size requested with `Prefer: odata.maxpagesize`.
+DELTA_PAGE_SIZE = 100
+
+#: Instances page size (`$top`) of `/instances`.
+INSTANCES_PAGE_SIZE = 100
+
+#: How far from its original start an occurrence is searched for when only
+#: its RECURRENCE-ID is known.
+INSTANCE_SEARCH = timedelta(days=7)
+
+#: getSchedule statuses that make a person unavailable.
+_BUSY = {"busy", "oof", "tentative"}
+
+_WEEKDAYS = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+]
+
+
+def _expand_state() -> str:
+    return f"singleValueExtendedProperties($filter=id eq '{mapping.STATE_PROPERTY_ID}')"
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class GraphProvider(CalendarProvider):
+    """One mailbox's default calendar in Microsoft 365."""
+
+    name = "microsoft"
+    description_format = "html"
+
+    def __init__(
+        self,
+        client: GraphClient,
+        *,
+        past: timedelta = timedelta(days=28),
+        ahead: timedelta = timedelta(days=92),
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.past = past
+        self.ahead = ahead
+        self.now = now
+        # Graph ids of the instances seen, by Tandem key (uid, recurrence id).
+        self._instance_ids: dict[EventKey, str] = {}
+        # The latest read of each event, by Graph id, for the organizer check.
+        self._read: dict[str, Event] = {}
+
+    # -- changes ----------------------------------------------------------
+
+    def list_changes(self, cursor: str | None) -> ChangeSet:
+        """List what changed since the delta link `cursor`, or everything."""
+        if cursor is None or self._window_used_up(cursor):
+            return self._full_round()
+        try:
+            items, link = self._collect(cursor, None)
+        except SyncStateGoneError:
+            # Graph documents 410 syncStateNotFound as "start a new round
+            # without a token"; the caller must treat unseen events as gone.
+            log.info("delta link expired, syncing in full", extra=self._ids())
+            return self._full_round()
+        return self._change_set(items, self._cursor(link, cursor), full=False)
+
+    def _full_round(self) -> ChangeSet:
+        now = self.now()
+        window_end = now + self.ahead
+        params = {
+            "startDateTime": _utc_text(now - self.past),
+            "endDateTime": _utc_text(window_end),
+        }
+        items, link = self._collect("/calendarView/delta", params)
+        cursor = f"{link}#window-end={_utc_text(window_end)}"
+        return self._change_set(items, cursor, full=True)
+
+    def _collect(
+        self, start: str, params: dict[str, str] | None
+    ) -> tuple[list[dict[str, Any]], str]:
+        path = start if start.startswith("http") else self.client.user_path + start
+        headers = {"Prefer": f"{PREFER_UTC}, odata.maxpagesize={DELTA_PAGE_SIZE}"}
+        items: list[dict[str, Any]] = []
+        link = ""
+        for page in self.client.pages(path, params=params, headers=headers):
+            items.extend(page.get("value", []))
+            link = page.get("@odata.deltaLink", link)
+        if not link:
+            raise ProviderError(
+                f"Graph ended a delta round for {self.client.mailbox} without a "
+                "delta link; the next sync starts a new round."
+            )
+        return items, link
+
+    def _cursor(self, link: str, previous: str) -> str:
+        fragment = urlsplit(previous).fragment
+        return f"{link}#{fragment}" if fragment else link
+
+    def _window_used_up(self, cursor: str) -> bool:
+        """Whether less than half of the look-ahead is left in the cursor's window."""
+        values = parse_qs(urlsplit(cursor).fragment).get("window-end")
+        if not values:
+            return False
+        window_end = mapping.parse_offset(values[0])
+        return window_end - self.now() < self.ahead / 2
+
+    def _change_set(
+        self, items: list[dict[str, Any]], cursor: str, full: bool
+    ) -> ChangeSet:
+        removed = [EventKey(str(item["id"])) for item in items if "@removed" in item]
+        present = [item for item in items if "@removed" not in item]
+        events: list[Event] = []
+        series_ids: list[str] = []
+        for item in present:
+            event = self._remember(mapping.event_from_graph(item))
+            if item.get("type") in ("occurrence", "exception"):
+                if event.uid not in series_ids:
+                    series_ids.append(event.uid)
+                if item.get("type") == "exception":
+                    events.append(event)
+            else:
+                events.append(event)
+
+        masters, gone = self._read_masters(series_ids)
+        removed.extend(EventKey(uid) for uid in gone)
+        log.info(
+            "listed changes",
+            extra={
+                **self._ids(),
+                "items": len(items),
+                "series": len(series_ids),
+                "full": full,
+            },
+        )
+        return ChangeSet(tuple(masters + events), tuple(removed), cursor, full)
+
+    def _read_masters(self, series_ids: list[str]) -> tuple[list[Event], list[str]]:
+        """Read the series masters in `$batch` requests; return them and the gone."""
+        items = [
+            BatchItem(
+                "GET",
+                f"{self.client.user_path}/events/{uid}?$expand={_expand_state()}",
+                headers={"Prefer": PREFER_UTC},
+            )
+            for uid in series_ids
+        ]
+        masters, gone = [], []
+        for uid, response in zip(series_ids, self.client.batch(items), strict=True):
+            if response["status"] == 404:
+                gone.append(uid)
+            elif response["status"] >= 400:
+                raise ProviderError(
+                    f"Graph answered {response['status']} when reading series {uid} "
+                    f"of {self.client.mailbox}; the sync will try again later."
+                )
+            else:
+                masters.append(
+                    self._remember(mapping.event_from_graph(response["body"]))
+                )
+        return masters, gone
+
+    # -- reading ----------------------------------------------------------
+
+    def list_instances(self, uid: str, start: datetime, end: datetime) -> list[Event]:
+        """List the occurrences and exceptions of `uid` that start in [start, end)."""
+        params = {
+            "startDateTime": _utc_text(start),
+            "endDateTime": _utc_text(end),
+            "$top": str(INSTANCES_PAGE_SIZE),
+        }
+        path = f"{self.client.user_path}/events/{uid}/instances"
+        try:
+            pages = list(
+                self.client.pages(path, params=params, headers={"Prefer": PREFER_UTC})
+            )
+        except NotFoundError:
+            return []
+        instances = []
+        for page in pages:
+            for item in page.get("value", []):
+                event = self._remember(mapping.event_from_graph(item))
+                if not item.get("isCancelled") and start <= event.start < end:
+                    instances.append(event)
+        return sorted(instances, key=lambda event: event.start)
+
+    def get_event(self, key: EventKey) -> Event | None:
+        """Read one event or instance with Tandem's state, or None when it is gone."""
+        graph_id = self._graph_id(key)
+        if graph_id is None:
+            return None
+        try:
+            data = self.client.get(
+                f"{self.client.user_path}/events/{graph_id}",
+                params={"$expand": _expand_state()},
+                headers={"Prefer": PREFER_UTC},
+            )
+        except NotFoundError:
+            return None
+        return self._remember(mapping.event_from_graph(data))
+
+    def _graph_id(self, key: EventKey) -> str | None:
+        if key.recurrence_id is None:
+            return key.uid
+        known = self._instance_ids.get(key)
+        if known is not None:
+            return known
+        self.list_instances(
+            key.uid,
+            key.recurrence_id - INSTANCE_SEARCH,
+            key.recurrence_id + INSTANCE_SEARCH,
+        )
+        return self._instance_ids.get(key)
+
+    def _remember(self, event: Event) -> Event:
+        graph_id = event.extra.get("graph_id", "")
+        if event.recurrence_id is not None:
+            self._instance_ids[event.key] = graph_id
+        self._read[graph_id] = event
+        return event
+
+    # -- writing ----------------------------------------------------------
+
+    def update_description(
+        self,
+        key: EventKey,
+        description: str,
+        etag: str,
+        state: dict[str, str] | None = None,
+    ) -> Event:
+        """PATCH the body (and Tandem's state) of the organizer's copy of `key`."""
+        graph_id = self._graph_id(key)
+        if graph_id is None:
+            raise NotFoundError(str(key))
+        self._check_organizer(key, graph_id)
+
+        body: dict[str, Any] = {"body": {"contentType": "html", "content": description}}
+        if state is not None:
+            body["singleValueExtendedProperties"] = [mapping.state_property(state)]
+        headers = {"If-Match": etag, "Prefer": PREFER_UTC}
+        try:
+            response = self.client.send(
+                "PATCH",
+                f"{self.client.user_path}/events/{graph_id}",
+                body=body,
+                headers=headers,
+            )
+        except ConflictError:
+            raise ConflictError(str(key), etag, "") from None
+        except NotFoundError:
+            raise NotFoundError(str(key)) from None
+
+        data = response.json()
+        if state is not None:
+            data["singleValueExtendedProperties"] = [mapping.state_property(state)]
+        written = self._remember(mapping.event_from_graph(data))
+        log.info("wrote body", extra={**self._ids(), "event": str(key)})
+        return written
+
+    def _check_organizer(self, key: EventKey, graph_id: str) -> None:
+        """Raise unless this mailbox organizes the event (data-safety rule 4).
+
+        An attendee's copy is the attendee's own: Exchange does not pass edits
+        of it to the organizer or the other attendees.
+        """
+        event = self._read.get(graph_id) or self.get_event(key)
+        if event is None:
+            raise NotFoundError(str(key))
+        if event.extra.get("is_organizer") != "true":
+            raise ProviderError(
+                f"Event {key} in {self.client.mailbox} is an attendee's copy; Tandem "
+                "writes only the organizer's copy, so sync the organizer's mailbox."
+            )
+
+    def create_event(self, event: NewEvent) -> Event:
+        """Create `event`, inviting its attendees; a repeated UID returns the first."""
+        transaction_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"tandem:{event.uid}"))
+        response = self.client.send(
+            "POST",
+            f"{self.client.user_path}/events",
+            body=mapping.new_event_json(event, transaction_id),
+            headers={"Prefer": PREFER_UTC},
+        )
+        created = self._remember(mapping.event_from_graph(response.json()))
+        log.info("created event", extra={**self._ids(), "event": created.uid})
+        return created
+
+    # -- free/busy --------------------------------------------------------
+
+    def busy_intervals(
+        self, emails: Iterable[str], start: datetime, end: datetime
+    ) -> dict[str, list[BusyInterval]]:
+        """Return busy times from getSchedule; hours outside working hours are busy."""
+        addresses = [email.lower() for email in emails]
+        body = {
+            "schedules": addresses,
+            "startTime": {"dateTime": _utc_text(start)[:-1], "timeZone": "UTC"},
+            "endTime": {"dateTime": _utc_text(end)[:-1], "timeZone": "UTC"},
+            "availabilityViewInterval": 15,
+        }
+        response = self.client.send(
+            "POST",
+            f"{self.client.user_path}/calendar/getSchedule",
+            body=body,
+            headers={"Prefer": PREFER_UTC},
+        )
+        result: dict[str, list[BusyInterval]] = {address: [] for address in addresses}
+        for schedule in response.json().get("value", []):
+            address = str(schedule.get("scheduleId", "")).lower()
+            if "error" in schedule:
+                log.info(
+                    "no schedule for address",
+                    extra={
+                        **self._ids(),
+                        "code": schedule["error"].get("responseCode"),
+                    },
+                )
+                continue
+            result[address] = _merge(
+                _busy_items(schedule)
+                + _off_hours(schedule.get("workingHours"), start, end)
+            )
+        return result
+
+    def _ids(self) -> dict[str, str]:
+        return {"mailbox": self.client.mailbox}
+
+
+def _busy_items(schedule: dict[str, Any]) -> list[BusyInterval]:
+    intervals = []
+    for item in schedule.get("scheduleItems") or []:
+        if item.get("status") in _BUSY:
+            intervals.append(
+                BusyInterval(
+                    mapping.parse_time(item["start"], UTC),
+                    mapping.parse_time(item["end"], UTC),
+                )
+            )
+    return intervals
+
+
+def _off_hours(
+    hours: dict[str, Any] | None, start: datetime, end: datetime
+) -> list[BusyInterval]:
+    """Return the parts of [start, end) outside the person's working hours."""
+    if not hours or not hours.get("daysOfWeek"):
+        return []
+    zone = mapping.zone_of((hours.get("timeZone") or {}).get("name"))
+    days = {str(day).lower() for day in hours["daysOfWeek"]}
+    day_start = time.fromisoformat(str(hours.get("startTime", "00:00:00"))[:8])
+    day_end = time.fromisoformat(str(hours.get("endTime", "23:59:59"))[:8])
+
+    intervals = []
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    while datetime.combine(day, time(0), zone) < end:
+        midnight = datetime.combine(day, time(0), zone)
+        next_midnight = datetime.combine(day + timedelta(days=1), time(0), zone)
+        if _WEEKDAYS[day.weekday()] in days:
+            intervals.append(
+                BusyInterval(midnight, datetime.combine(day, day_start, zone))
+            )
+            intervals.append(
+                BusyInterval(datetime.combine(day, day_end, zone), next_midnight)
+            )
+        else:
+            intervals.append(BusyInterval(midnight, next_midnight))
+        day += timedelta(days=1)
+    return [
+        BusyInterval(max(item.start, start), min(item.end, end))
+        for item in intervals
+        if item.end > start and item.start < end and item.end > item.start
+    ]
+
+
+def _merge(intervals: list[BusyInterval]) -> list[BusyInterval]:
+    merged: list[BusyInterval] = []
+    for item in sorted(intervals, key=lambda interval: interval.start):
+        if merged and item.start <= merged[-1].end:
+            last = merged[-1]
+            merged[-1] = BusyInterval(last.start, max(last.end, item.end))
+        else:
+            merged.append(item)
+    return merged
+
+
+def tenant_provider(
+    config: MicrosoftConfig, tenant_id: str, mailbox: str, **options: Any
+) -> GraphProvider:
+    """Return a provider for `mailbox` on the client credentials of its tenant."""
+    tokens = app_tokens(config, tenant_id)
+    return _provider(
+        config, tokens, make_connection(config, tokens, tenant_id), mailbox, **options
+    )
+
+
+def user_provider(
+    config: MicrosoftConfig,
+    tokens: UserTokens,
+    tenant_id: str,
+    mailbox: str,
+    **options: Any,
+) -> GraphProvider:
+    """Return a provider for the signed-in person's own mailbox."""
+    return _provider(
+        config, tokens, make_connection(config, tokens, tenant_id), mailbox, **options
+    )
+
+
+def _provider(
+    config: MicrosoftConfig,
+    tokens: TokenSource,
+    connection: Any,
+    mailbox: str,
+    **options: Any,
+) -> GraphProvider:
+    return GraphProvider(GraphClient(config, connection, tokens, mailbox), **options)
