@@ -1,8 +1,9 @@
 """Build the agenda of one occurrence from the database.
 
-This is where data-safety rules 1 and 2 are enforced for invites: private
-notes are never read here, and shared notes are included only when the
-invite goes to exactly the two people of the 1:1 and the tenant allows it.
+Invites are read by more than the pair (delegates, shared calendars,
+forwards), so this module never reads private notes, and includes shared
+notes only when the invite goes to exactly the two people of the 1:1 and the
+tenant allows it.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ class Base(DeclarativeBase):
 
 
 class InviteMode(enum.StrEnum):
-    """How much of the agenda an invite may carry (data-safety rule 2)."""
+    """How much of the agenda an invite may carry: all, no prior notes, or a link."""
 
     FULL = "full"
     AGENDA_ONLY = "agenda"

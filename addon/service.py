@@ -51,7 +51,7 @@ REVIEW_LOOKBACK = timedelta(days=28)
 
 @dataclass(slots=True)
 class SeriesResult:
-    """What one sync did with one series; the rows of `tandem sync`'s summary."""
+    """The outcome of one sync for one series: a row of `tandem sync`'s summary."""
 
     series_id: int
     uid: str
@@ -402,7 +402,11 @@ class SyncService:
     def _clear_upcoming(
         self, provider: CalendarProvider, series: models.Series, view: SeriesView
     ) -> tuple[str, str]:
-        """Remove Tandem's block from every upcoming instance (data-safety rule 7)."""
+        """Remove Tandem's block from every upcoming instance.
+
+        An opt-out, or a tenant switched off, takes Tandem out of future
+        invites; past occurrences keep what they had.
+        """
         removed = 0
         for event in view.upcoming:
             result = remove_block(provider, event.key)
@@ -728,7 +732,7 @@ def _hash(text: str) -> str:
 
 
 def _is_series(members: list[Event]) -> bool:
-    """Whether `members` form a series rather than one single event."""
+    """Return whether `members` form a series rather than one single event."""
     head = members[0]
     return not (
         len(members) == 1 and head.recurrence_id is None and not head.is_recurring
@@ -738,7 +742,7 @@ def _is_series(members: list[Event]) -> bool:
 def _stored_instance(
     master: Event, overrides: tuple[Event, ...], series: models.Series
 ) -> Event:
-    """The series' next occurrence as stored, without asking the provider."""
+    """Return the series' next occurrence as stored, without asking the provider."""
     for event in overrides:
         if event.recurrence_id == series.next_recurrence_id:
             return event

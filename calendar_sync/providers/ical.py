@@ -109,6 +109,7 @@ _EXPANSION_ERRORS = (
 )
 
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
+_CALENDAR_END = b"END:VCALENDAR\r\n"
 
 # How far outside a free/busy window a single event may seem to lie and still
 # overlap it: an all-day event is midnight to midnight in the calendar's zone,
@@ -396,11 +397,28 @@ class ICalendarProvider(CalendarProvider):
     # -- saving ---------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        """Serialise the calendar; unchanged calendars return the bytes as read."""
+        """Serialise the calendar; unchanged calendars return the bytes as read.
+
+        A component that Tandem did not change keeps the text the file has
+        (with CRLF line breaks, RFC 5545, 3.1), so only new and changed
+        components are serialised again.
+        """
         if not self._dirty:
             return self._raw
+        shell = copy.copy(self._calendar)
+        shell.subcomponents = []
         # sorted=False keeps each component's properties in the file's order.
-        return self._calendar.to_ical(sorted=False)
+        head = shell.to_ical(sorted=False).removesuffix(_CALENDAR_END)
+        parts = [head]
+        parts.extend(self._component_bytes(c) for c in self._calendar.subcomponents)
+        parts.append(_CALENDAR_END)
+        return b"".join(parts)
+
+    def _component_bytes(self, component: icalendar.Component) -> bytes:
+        stored = self._source_text.get(id(component))
+        if stored is not None and stored[0] is component:
+            return stored[1]
+        return component.to_ical(sorted=False)
 
     def save(self, path: str | os.PathLike[str] | None = None) -> None:
         """Write the calendar atomically to `path` (by default the file it came from).
@@ -634,6 +652,7 @@ class ICalendarProvider(CalendarProvider):
         # X-ALT-DESC (the HTML body Outlook adds) is left as it was, so Outlook
         # may still show the old text; it is not Tandem's to rewrite.
         entry.original["DESCRIPTION"] = vText(description)
+        self._source_text.pop(id(entry.original), None)
         if entry.readable is not entry.original:
             entry.readable["DESCRIPTION"] = vText(description)
         entry.event = replace(
@@ -739,6 +758,24 @@ def _check_structure(path: str, text: str) -> list[_Source]:
             line=begun,
         )
     return sources
+
+
+def _source_text(
+    calendar: icalendar.Calendar, sources: list[_Source]
+) -> dict[int, tuple[icalendar.Component, bytes]]:
+    """Map each parsed component, by id, to itself and its text in the file.
+
+    The map is empty when the parser's components do not line up with the
+    scan, and then `to_bytes` serialises every component.
+    """
+    components = calendar.subcomponents
+    if [c.name for c in components] != [source.name for source in sources]:
+        logger.debug("Components do not match the file's structure; will serialise")
+        return {}
+    return {
+        id(component): (component, _LINE_BREAK.sub("\r\n", source.text).encode())
+        for component, source in zip(components, sources, strict=True)
+    }
 
 
 def _split_lines(text: str) -> Iterator[tuple[str, int, int]]:

@@ -387,7 +387,7 @@ def test_update_sends_if_match(ms_tenant: TenantSetup) -> None:
 
     patches = [row for row in graph_requests(ms_tenant) if row["method"] == "PATCH"]
     assert len(patches) == 1
-    assert patches[0]["if_match"] == event.etag
+    assert patches[0]["ifMatch"] == event.etag
     assert written.etag != event.etag
     reread = provider.get_event(key)
     assert reread is not None
