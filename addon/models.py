@@ -277,7 +277,7 @@ class AuditEntry(Base):
 
 
 class MailStatus(enum.StrEnum):
-    """Where one outbound email stands; `SENDING` is a claim with a lease."""
+    """The delivery state of one outbound email. `SENDING` marks a claim with a lease."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -297,7 +297,7 @@ class OutboundEmail(Base):
     `dedupe_key` names what the email is for (for example the agenda of one
     occurrence for one person), and its unique constraint is what keeps a
     retried or doubly scheduled send from reaching the person twice. `raw`
-    holds the composed MIME message until it is sent, then it is cleared.
+    contains the composed MIME message until it is sent, then it is cleared.
     """
 
     __tablename__ = "outbound_emails"
@@ -366,3 +366,61 @@ class TenantEmailSettings(Base):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     agenda_emails: Mapped[bool] = mapped_column(Boolean, default=True)
     reminder_lead_hours: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+# -- microsoft --
+
+
+class MicrosoftConnection(Base):
+    """Tandem's access to Microsoft 365: one person's grant or a tenant's consent.
+
+    `kind` is "user" (authorization code flow) or "tenant" (admin consent, then
+    client credentials). `state` is "pending" while sign-in or consent runs,
+    "active", or "needs-consent" once the identity platform refused a token.
+    `auth_state` is the OAuth `state` of a pending flow and `auth_flow` its
+    encrypted msal flow. `token_cache` is a person's encrypted msal cache;
+    tenant connections keep none, because their tokens are simply requested
+    again.
+    """
+
+    __tablename__ = "microsoft_connections"
+    __table_args__ = (UniqueConstraint("auth_state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    directory_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    mailbox: Mapped[str] = mapped_column(String(320), default="")
+    state: Mapped[str] = mapped_column(String(32), default="pending")
+    auth_state: Mapped[str | None] = mapped_column(String(64), default=None)
+    auth_flow: Mapped[str | None] = mapped_column(Text, default=None)
+    token_cache: Mapped[str | None] = mapped_column(Text, default=None)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MicrosoftMailbox(Base):
+    """One mailbox Tandem syncs through a connection, with its subscription.
+
+    The delta link lives in the calendar's `cursor`. `client_state` is the
+    encrypted secret Graph echoes in every notification. `sync_queued` is set
+    when a notification queued a sync and cleared when that sync starts, so a
+    burst of notifications queues one sync.
+    """
+
+    __tablename__ = "microsoft_mailboxes"
+    __table_args__ = (UniqueConstraint("calendar_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("microsoft_connections.id"), index=True
+    )
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id"))
+    subscription_id: Mapped[str | None] = mapped_column(
+        String(200), default=None, index=True
+    )
+    client_state: Mapped[str | None] = mapped_column(Text, default=None)
+    subscription_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    sync_queued: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_notified_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -178,7 +178,11 @@ def _inject_html(
             return InjectResult(Outcome.FAILED, event, block, str(error), HTML)
 
         merged = merge.find_block_html(description)
-        if current is not None and merged is not None and current.body == merged.body:
+        if (
+            current is not None
+            and merged is not None
+            and _same_lines(current.body, merged.body)
+        ):
             return InjectResult(
                 Outcome.UNCHANGED, event, block, description_format=HTML
             )
@@ -210,3 +214,16 @@ def _inject_html(
         None,
         detail=f"the event kept changing during {MAX_ATTEMPTS} writes",
     )
+
+
+def _same_lines(first: str, second: str) -> bool:
+    """Whether two block bodies hold the same non-blank lines.
+
+    Google Calendar's web editor stores a paragraph as its text followed by
+    `<br>`, which adds or drops blank lines without changing what they say.
+    """
+    return _visible_lines(first) == _visible_lines(second)
+
+
+def _visible_lines(body: str) -> list[str]:
+    return [" ".join(line.split()) for line in body.splitlines() if line.strip()]

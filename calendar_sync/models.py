@@ -145,10 +145,14 @@ class Event:
     def from_dict(cls, data: dict[str, Any]) -> Event:
         values = dict(data)
         for name in ("start", "end", "recurrence_id"):
-            values[name] = datetime.fromisoformat(values[name]) if values[name] else None
+            values[name] = (
+                datetime.fromisoformat(values[name]) if values[name] else None
+            )
         values["rdates"] = tuple(datetime.fromisoformat(v) for v in values["rdates"])
         values["exdates"] = tuple(datetime.fromisoformat(v) for v in values["exdates"])
-        values["organizer"] = _attendee(values["organizer"]) if values["organizer"] else None
+        values["organizer"] = (
+            _attendee(values["organizer"]) if values["organizer"] else None
+        )
         values["attendees"] = tuple(_attendee(item) for item in values["attendees"])
         values["status"] = EventStatus(values["status"])
         return cls(**values)

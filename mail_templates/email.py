@@ -1,5 +1,5 @@
 """Render Tandem's emails: the agenda before a 1:1, the confirmation of a reply
-and the short answer to a reply that added nothing.
+and the short rejection of a reply that added nothing.
 
 Each email has a folder under ``templates/`` with ``subject.txt.j2``,
 ``body.txt.j2`` and ``body.html.j2``; the bodies extend the same base
@@ -191,7 +191,7 @@ def render_confirmation_email(
 
 
 def render_rejection_email(locale: str, code: str) -> RenderedEmail:
-    """Render the short answer to a reply that added nothing, for reason `code`."""
+    """Render the short rejection of a reply that added nothing, for reason `code`."""
     texts = texts_for(locale)
     reason = texts.get(f"reject_{code}", texts["reject_unknown"])
     context = {

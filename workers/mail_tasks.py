@@ -71,7 +71,7 @@ def send_email(outbound_id: int) -> str:
 
 @tandem_task(name="tandem.process_inbound_email", max_retries=3)
 def process_inbound_email(inbound_id: int) -> dict[str, object]:
-    """Turn one stored message into topics, answer it and refresh the invite."""
+    """Turn one stored message into topics, send the reply, refresh the invite."""
     settings = get_settings()
     result = process_inbound(_factory(), inbound_id, settings, datetime.now(UTC))
     for outbound_id in result.outbound_ids:

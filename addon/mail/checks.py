@@ -29,7 +29,7 @@ def authentication_failure(headers: Message, trusted_id: str = "") -> str:
 
     Returns "" when the header is absent or reports no DKIM or DMARC failure.
     A DKIM failure counts only when no other DKIM signature passed, because
-    a message may carry several signatures (RFC 6376 section 6.1).
+    a message may carry several signatures and one valid one is enough.
     """
     header = _trusted_header(
         headers.get_all("Authentication-Results") or [], trusted_id
@@ -59,7 +59,7 @@ def _trusted_header(values: list[object], trusted_id: str) -> str | None:
 
 
 def is_loop(sender: str, own_addresses: tuple[str, ...], inbound_domain: str) -> bool:
-    """Whether answering `sender` would mail Tandem itself."""
+    """Return whether an email to `sender` would reach Tandem itself."""
     address = sender.lower()
     if address in {own.lower() for own in own_addresses}:
         return True

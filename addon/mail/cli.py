@@ -8,8 +8,10 @@ import threading
 from datetime import UTC, datetime
 
 import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from addon import db
+from addon import db, models
 from addon.mail.errors import TemporarySendError
 from addon.models import MailStatus
 from addon.settings import get_settings
@@ -52,7 +54,10 @@ def smtpd(host: str, port: int) -> None:
 
 @click.command("send-agendas")
 @click.option("--now", "now_text", help="Treat this ISO 8601 time as now.")
-def send_agendas(now_text: str | None) -> None:
+@click.option(
+    "--tenant", "tenant_name", help="Only this tenant (default: every tenant)."
+)
+def send_agendas(now_text: str | None, tenant_name: str | None) -> None:
     """Queue and send the agenda emails that are due now, once per person."""
     from addon.mail.outbox import deliver
     from addon.mail.reminders import queue_agenda_emails
@@ -64,7 +69,8 @@ def send_agendas(now_text: str | None) -> None:
     db.migrate(engine)
     factory = db.session_factory(engine)
     with db.transaction(factory) as session:
-        queued = queue_agenda_emails(session, settings, now)
+        tenant_id = _tenant_id(session, tenant_name) if tenant_name else None
+        queued = queue_agenda_emails(session, settings, now, tenant_id)
 
     transport = transport_from_settings(settings)
     sent = 0
@@ -96,3 +102,13 @@ def _parse_now(value: str | None) -> datetime:
             f"{value!r} has no UTC offset; add one, such as +01:00"
         )
     return moment
+
+
+def _tenant_id(session: Session, name: str) -> int:
+    found = session.scalar(select(models.Tenant.id).where(models.Tenant.name == name))
+    if found is None:
+        raise click.BadParameter(
+            f"tenant {name!r} was not found; run `tandem sync` for it first",
+            param_hint="--tenant",
+        )
+    return found

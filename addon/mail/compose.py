@@ -65,11 +65,11 @@ def compose(rendered: RenderedEmail, envelope: Envelope) -> EmailMessage:
 
 
 def _add_automation_headers(message: EmailMessage) -> None:
-    # RFC 3834 section 5: auto-responders must not answer auto-generated mail,
-    # which keeps out-of-office replies from looping with Tandem's answers.
+    # RFC 3834 section 5: auto-responders must not reply to auto-generated
+    # mail, which keeps out-of-office replies from looping with Tandem's own.
     message["Auto-Submitted"] = "auto-generated"
-    # Exchange and Outlook read this (MS-OXCMAIL 2.2.3.2.14) to suppress
-    # their out-of-office and delivery receipts.
+    # Exchange and Outlook read this (MS-OXCMAIL section 2.1.3.2.20), and
+    # "All" suppresses their out-of-office replies and delivery receipts.
     message["X-Auto-Response-Suppress"] = "All"
 
 

@@ -1,9 +1,9 @@
 """Turn one stored inbound message into topics, or into a logged rejection.
 
-`process_inbound` runs in one transaction: it marks the row processed with a
-conditional UPDATE first, so a second run on the same row (a retried task,
-a redelivered message) matches nothing and adds nothing, and a crash before
-the commit leaves the row pending for the sweep to pick up again. The
+`process_inbound` runs in one transaction. It first marks the row processed
+with a conditional UPDATE, so a second run on the same row (a retried task,
+a redelivered message) matches nothing and adds nothing. A crash before the
+commit leaves the row pending for the sweep to pick up again. The
 confirmation or rejection email is queued in the same transaction, and the
 caller sends it after the commit.
 
@@ -43,9 +43,9 @@ from mail_templates.email import (
 
 log = logging.getLogger(__name__)
 
-#: Parser outcomes that come from machines; they are never answered.
+#: Parser outcomes that come from machines, which never get a rejection email.
 SILENT_PARSER_CODES = frozenset({"auto_reply", "bounce", "bulk", "missing_sender"})
-#: Outcomes answered with a rejection email (subject to the rate limit).
+#: Outcomes that get a rejection email, within the rate limit.
 ANSWERED_CODES = frozenset(
     {"expired", "wrong_sender", "no_next_occurrence", "no_topics", "no_text"}
 )
@@ -53,7 +53,7 @@ ANSWERED_CODES = frozenset(
 
 @dataclass(slots=True)
 class IntakeResult:
-    """What processing one message did; ids only, never its text."""
+    """The result of processing one message: ids only, never its text."""
 
     inbound_id: int
     outcome: str
@@ -344,7 +344,7 @@ def _may_answer(
 ) -> bool:
     """Whether a rejection email may go out: a person's mail, no loop, under the limit.
 
-    Forged tokens and failed DKIM or DMARC are never answered, because their
+    Forged tokens and failed DKIM or DMARC never get one, because their
     From address is likely someone the forger put there (backscatter).
     """
     if rejected.code not in ANSWERED_CODES or not parsed.from_address:

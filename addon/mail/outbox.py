@@ -26,7 +26,7 @@ from addon.models import MailStatus, OutboundEmail
 
 log = logging.getLogger(__name__)
 
-#: How long a claim holds before another worker may take the row over. A send
+#: How long a claim lasts before another worker may take the row over. A send
 #: that crashed after the server accepted it but before `sent` was recorded is
 #: sent again after this, with the same Message-ID.
 CLAIM_LEASE = timedelta(minutes=10)
@@ -93,7 +93,7 @@ def deliver(
 ) -> MailStatus | None:
     """Claim and send one queued email; return its new status.
 
-    Returns None when another worker holds the row or it was already sent.
+    Returns None when another worker has claimed the row or it was sent.
     Re-raises TemporarySendError after putting the row back to pending, so
     the caller can retry later.
     """

@@ -3,8 +3,8 @@
 An agenda email is due `lead` hours before its 1:1, or, with a lead of 0
 (the default), at the start of working hours on the working day before, in
 the series' time zone. The beat run calls `queue_agenda_emails` every few
-minutes; the unique `dedupe_key` of each email (one per person per
-occurrence) makes repeated and overlapping runs queue nothing twice.
+minutes. Each email has a unique `dedupe_key` (one per person per
+occurrence), so repeated and overlapping runs queue nothing twice.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from mail_templates.email import RenderedEmail, render_agenda_email, with_locale
 
 log = logging.getLogger(__name__)
 
-#: How far ahead the run looks; a Monday 1:1 is due on Friday, up to four days
+#: How far ahead the run looks. A Monday 1:1 is due on Friday, up to four days
 #: earlier, and longer leads widen the window to match.
 MIN_WINDOW = timedelta(days=4)
 _SATURDAY = 5
@@ -83,7 +83,7 @@ def queue_agenda_emails(
 def _tenant_lead(
     session: Session, tenant: models.Tenant, settings: Settings
 ) -> int | None:
-    """The tenant's lead time in hours, or None when it turned agenda emails off."""
+    """Return the tenant's lead in hours, or None when it turned agenda emails off."""
     choice = session.scalar(
         select(TenantEmailSettings).where(TenantEmailSettings.tenant_id == tenant.id)
     )
@@ -210,7 +210,7 @@ def _render(
     settings: Settings,
 ) -> RenderedEmail:
     # The email reaches one of the pair only, so it may carry what an invite
-    # to exactly the pair may carry; private notes never reach an Agenda.
+    # to exactly the pair may carry. Private notes never reach an Agenda.
     link = f"{settings.public_url.rstrip('/')}/series/{series.id}"
     agenda = build_agenda(
         session, tenant, series, occurrence, private_invite=True, link=link

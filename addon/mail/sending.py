@@ -118,13 +118,13 @@ class GraphTransport:
 
 
 def _check_graph(response: httpx.Response) -> None:
-    # Graph answers 202 Accepted; 429 and 5xx are throttling or outages that
-    # its documentation says to retry, after Retry-After where given.
+    # Graph returns 202 Accepted. 429 and 5xx are throttling or outages, which
+    # are worth retrying later.
     status = response.status_code
     if status == 202 or 200 <= status < 300:
         return
     if status == 429 or status >= 500:
-        raise TemporarySendError(f"Graph sendMail answered {status}; retrying.", status)
+        raise TemporarySendError(f"Graph sendMail returned {status}; retrying.", status)
     raise PermanentSendError(
         f"Graph sendMail rejected the message with {status}; check the mailbox "
         "and the Mail.Send permission.",

@@ -3,8 +3,8 @@
 It accepts mail only for reply addresses whose token carries a valid
 signature (others get 550 at RCPT), rejects messages over the size limit
 with 552 (aiosmtpd's `data_size_limit`, advertised as SIZE in EHLO per
-RFC 1870), and answers 250 only after the raw message is committed. When
-storing fails it answers 451, so the sending server keeps the message and
+RFC 1870), and replies 250 only after the raw message is committed. When
+storing fails it replies 451, so the sending server keeps the message and
 tries again later (RFC 5321 section 4.2.5).
 """
 
@@ -127,7 +127,7 @@ def start_server(
         handler,
         hostname=host,
         port=port,
-        # aiosmtpd answers 552 itself once the data passes this many bytes.
+        # aiosmtpd replies 552 itself once the data passes this many bytes.
         data_size_limit=settings.max_message_bytes,
         ident="Tandem",
     )

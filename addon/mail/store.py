@@ -49,7 +49,7 @@ def store_inbound(
 
     A message whose Message-ID was stored before is not stored again: the
     existing row is returned with `duplicate` set. Database errors are
-    raised, so the caller can answer the sender with a temporary failure.
+    raised, so the caller can reply to the sender with a temporary failure.
     """
     key = message_key(raw)
     row = InboundEmail(

@@ -1,8 +1,9 @@
 """Signed tokens in reply addresses and unsubscribe links.
 
-A token is 28 bytes written as 45 characters of lower-case base32: a version
-byte, a purpose byte, the tenant, occurrence and person ids, the expiry in
-Unix seconds, and the first 10 bytes of an HMAC-SHA256 over those 18 bytes.
+A token is 28 bytes, written as 45 characters of lower-case base32. The
+bytes are a version, a purpose, the tenant, occurrence and person ids, the
+expiry in Unix seconds, and the first 10 bytes of an HMAC-SHA256 over the
+18 bytes before them.
 Base32 survives mail servers that change the case of a local part, and the
 reply address `reply+<token>@<domain>` stays within the 64 characters that
 RFC 5321 section 4.5.3.1.1 allows a local part.
@@ -34,7 +35,7 @@ class Purpose(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """What a token names; `expires` is None for tokens that never expire."""
+    """The ids a token names, and its expiry (None for tokens that never expire)."""
 
     purpose: Purpose
     tenant_id: int

@@ -4,7 +4,7 @@
 way mail providers' inbound webhooks can forward it, signed with
 `X-Tandem-Signature: sha256=<hex HMAC-SHA256 of the body>` under
 TANDEM_INBOUND_WEBHOOK_SECRET. The message is committed before the 202
-answer, and processed after it.
+response, and processed after it.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ async def receive_email(
     background: BackgroundTasks,
     x_tandem_signature: Annotated[str, Header()] = "",
 ) -> dict[str, object]:
-    """Store one raw inbound message; it is processed after this answer."""
+    """Store one raw inbound message, to be processed after the response."""
     settings = _settings(request)
     body = await request.body()
     _check_signature(settings.inbound_webhook_secret, body, x_tandem_signature)

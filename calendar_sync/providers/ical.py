@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import html
 import logging
 import os
-import stat
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ import recurring_ical_events
 import x_wr_timezone
 from icalendar import vDDDLists, vDDDTypes, vText
 
+from calendar_sync import merge
 from calendar_sync.errors import (
     CalendarFileError,
     ConflictError,
@@ -110,6 +112,9 @@ _EXPANSION_ERRORS = (
 
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _CALENDAR_END = b"END:VCALENDAR\r\n"
+
+# X-MICROSOFT-CDO-BUSYSTATUS values that make a person busy.
+_BUSY_STATUSES = frozenset({"TENTATIVE", "BUSY", "OOF"})
 
 # How far outside a free/busy window a single event may seem to lie and still
 # overlap it: an all-day event is midnight to midnight in the calendar's zone,
@@ -279,23 +284,44 @@ class ICalendarProvider(CalendarProvider):
             return _single_as_instance(master.event, key.recurrence_id)
         return self._plain_occurrence(master, key.recurrence_id)
 
-    def update_description(self, key: EventKey, description: str, etag: str) -> Event:
+    def update_description(
+        self,
+        key: EventKey,
+        description: str,
+        etag: str,
+        state: dict[str, str] | None = None,
+        html_block: str | None = None,
+    ) -> Event:
         """Set DESCRIPTION of one event or instance, creating an override if needed.
 
-        Writing the description the event already has changes nothing.
+        Outlook exports carry an HTML copy of the description in
+        X-ALT-DESC;FMTTYPE=text/html, and Outlook shows that copy. When the
+        event has one, Tandem's block goes into it as well: `html_block` (a
+        fragment for `merge.merge_block_html`) when given, else the plain
+        block's lines as HTML; a `description` without a block takes the
+        block out of the HTML too. The rest of the HTML stays as it was.
+
+        Writing the description the event already has changes nothing. A
+        file has no place for Tandem's `state`, so it is ignored. Raises
+        ValueError when `html_block` is not an HTML fragment.
         """
+        if html_block is not None:
+            merge.merge_block_html("", html_block)  # rejects a broken fragment
         current = self.get_event(key)
         if current is None:
             raise NotFoundError(str(key))
         if current.etag != etag:
             raise ConflictError(str(key), etag, current.etag)
-        if current.description == description:
-            return current
 
         entry = self._entry_for_write(key)
+        stored = entry.original if entry else self._masters[key.uid].original
+        html_text = _html_with_block(stored, description, html_block, str(key))
+        if current.description == description and html_text is None:
+            return current
+
         if entry is None:
             entry = self._add_override(self._masters[key.uid], current)
-        self._set_description(entry, description)
+        self._set_description(entry, description, html_text)
         logger.info(
             "Updated event description", extra={"path": self.path, "event": str(key)}
         )
@@ -349,9 +375,7 @@ class ICalendarProvider(CalendarProvider):
                     spans[address].append(span)
         return {address: _merge(found) for address, found in spans.items()}
 
-    def _uids_near(
-        self, people: set[str], start: datetime, end: datetime
-    ) -> list[str]:
+    def _uids_near(self, people: set[str], start: datetime, end: datetime) -> list[str]:
         """Return the UIDs in which one of `people` takes part, near [start, end).
 
         Only these can make them busy, so free/busy expands them alone. A
@@ -647,14 +671,18 @@ class ICalendarProvider(CalendarProvider):
         position = positions[-1] + 1 if positions else len(components)
         components.insert(position, component)
 
-    def _set_description(self, entry: _Entry, description: str) -> None:
-        # Assigning keeps the property's position in the component. NOTE: an
-        # X-ALT-DESC (the HTML body Outlook adds) is left as it was, so Outlook
-        # may still show the old text; it is not Tandem's to rewrite.
-        entry.original["DESCRIPTION"] = vText(description)
-        self._source_text.pop(id(entry.original), None)
+    def _set_description(
+        self, entry: _Entry, description: str, html_text: str | None = None
+    ) -> None:
+        # Assigning keeps the property's position in the component.
+        components = [entry.original]
         if entry.readable is not entry.original:
-            entry.readable["DESCRIPTION"] = vText(description)
+            components.append(entry.readable)
+        for component in components:
+            component["DESCRIPTION"] = vText(description)
+            if html_text is not None:
+                _replace_html_description(component, html_text)
+        self._source_text.pop(id(entry.original), None)
         entry.event = replace(
             entry.event, description=description, etag=_etag(entry.original)
         )
@@ -903,8 +931,8 @@ def _reject_unparsed_lines(
 ) -> None:
     """Skip an event in which the parser dropped a line it could not split.
 
-    NOTE: the parser does not keep such a line, so a save after a write
-    drops it from the skipped event too.
+    The parser does not keep such a line, but a save writes the skipped
+    event with the text the file has, so the line stays in the file.
     """
     if any(name is None for name, _ in getattr(component, "errors", [])):
         begins = f" (the VEVENT begins on line {line})" if line else ""
@@ -1395,14 +1423,77 @@ def _address(person: Attendee, rsvp: bool) -> icalendar.vCalAddress:
     return address
 
 
+def _html_description(component: icalendar.Event) -> Any:
+    """Return the X-ALT-DESC;FMTTYPE=text/html property, or None."""
+    values = component.get("X-ALT-DESC")
+    if values is None:
+        return None
+    for value in _as_list(values):
+        fmttype = str(getattr(value, "params", {}).get("FMTTYPE", ""))
+        if fmttype.strip().lower() == "text/html":
+            return value
+    return None
+
+
+def _html_with_block(
+    component: icalendar.Event,
+    description: str,
+    html_block: str | None,
+    where: str,
+) -> str | None:
+    """Return the component's HTML description with the new block, or None.
+
+    None means there is nothing to write: no HTML description, no change,
+    or HTML that the block cannot go into (it ends inside an unclosed
+    comment or <style>, where a browser would hide it).
+    """
+    prop = _html_description(component)
+    if prop is None:
+        return None
+    # The parser keeps an X- property's value as written, so undo the TEXT
+    # escapes (RFC 5545, 3.3.11) that Outlook applies to it.
+    current = str(vText.from_ical(str(prop)))
+    block = html_block if html_block is not None else _block_as_html(description)
+    try:
+        if block is None:
+            changed = merge.remove_block_html(current)
+        else:
+            changed = merge.merge_block_html(current, block)
+    except ValueError:
+        logger.warning(
+            "Left the HTML description unchanged because the block cannot go into it",
+            extra={"event": where},
+        )
+        return None
+    return None if changed == current else changed
+
+
+def _block_as_html(description: str) -> str | None:
+    """Return the body of the plain block as an HTML fragment, or None without one."""
+    body = merge.block_body(description)
+    if body is None:
+        return None
+    return "<br>".join(html.escape(line) for line in _LINE_BREAK.split(body))
+
+
+def _replace_html_description(component: icalendar.Event, text: str) -> None:
+    """Set the text of X-ALT-DESC;FMTTYPE=text/html, keeping its parameters."""
+    old = _html_description(component)
+    new = vText(text)
+    new.params.update(old.params)
+    values = component["X-ALT-DESC"]
+    if isinstance(values, list):
+        component["X-ALT-DESC"] = [new if v is old else v for v in values]
+    else:
+        component["X-ALT-DESC"] = new
+
+
 # -- free/busy ----------------------------------------------------------------
 
 
 def _busy_people(event: Event) -> set[str]:
     """Return the addresses that `event` makes busy."""
-    if event.status is EventStatus.CANCELLED:
-        return set()
-    if event.extra.get("TRANSP", "").upper() == "TRANSPARENT":
+    if event.status is EventStatus.CANCELLED or _is_free_time(event):
         return set()
     people = {attendee.email for attendee in event.attendees}
     if event.organizer is not None:
@@ -1413,6 +1504,22 @@ def _busy_people(event: Event) -> set[str]:
         if attendee.partstat is ParticipationStatus.DECLINED
     }
     return people - declined
+
+
+def _is_free_time(event: Event) -> bool:
+    """Whether `event` leaves its people free.
+
+    Outlook writes its own busy status, X-MICROSOFT-CDO-BUSYSTATUS (FREE,
+    TENTATIVE, BUSY or OOF, MS-OXCICAL 2.1.3.1.1.20.31), often without
+    TRANSP, and shows that status. So a known busy status decides, and
+    otherwise TRANSP:TRANSPARENT (RFC 5545, 3.8.2.7) marks free time.
+    """
+    status = event.extra.get("X-MICROSOFT-CDO-BUSYSTATUS", "").strip().upper()
+    if status == "FREE":
+        return True
+    if status in _BUSY_STATUSES:
+        return False
+    return event.extra.get("TRANSP", "").strip().upper() == "TRANSPARENT"
 
 
 def _merge(spans: list[tuple[datetime, datetime]]) -> list[BusyInterval]:

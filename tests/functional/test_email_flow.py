@@ -1,7 +1,7 @@
 """The whole email flow on the iCalendar provider, with real SMTP both ways.
 
-An agenda email goes to a local SMTP sink, the reply goes in through
-`tandem smtpd` in a subprocess, and that process stores it, adds the topic,
+An agenda email goes to a local SMTP sink, and the reply goes in through
+`tandem smtpd` in a subprocess. That process stores it, adds the topic,
 sends the confirmation to the sink and rewrites the invite's block in the
 calendar file through the normal sync.
 """

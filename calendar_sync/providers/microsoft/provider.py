@@ -91,6 +91,7 @@ class GraphProvider(CalendarProvider):
 
     name = "microsoft"
     description_format = "html"
+    persistent = True
 
     def __init__(
         self,

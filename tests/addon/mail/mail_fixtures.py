@@ -72,7 +72,7 @@ class Received:
 
 @dataclass
 class SinkHandler:
-    """Records every message; `codes` are answered to the next DATA commands."""
+    """Records every message; `codes` are the replies to the next DATA commands."""
 
     received: list[Received] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)
@@ -214,7 +214,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def smtpd_port(settings: Settings) -> Iterator[int]:
+def smtpd_port(settings: Settings, tmp_path: Path) -> Iterator[int]:
     """`tandem smtpd` in a subprocess, on a free loopback port."""
     port = free_port()
     env = {
@@ -229,16 +229,19 @@ def smtpd_port(settings: Settings) -> Iterator[int]:
     env.pop("CELERY_BROKER_URL", None)
     command = [
         str(Path(sys.executable).with_name("tandem")),
+        "-v",
         "smtpd",
         "--port",
         str(port),
     ]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    log_path = tmp_path / "smtpd.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
     try:
         _wait_for_port(port, process)
         yield port
     finally:
         process.terminate()
         process.wait(timeout=30)
+        # Shown by pytest when the test fails.
+        print(log_path.read_text(errors="replace"))

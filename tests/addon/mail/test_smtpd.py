@@ -53,15 +53,16 @@ def _stored(factory, marker: str) -> InboundEmail | None:  # type: ignore[no-unt
 
 def test_smtpd_stores_before_250(factory, settings, smtpd_port: int) -> None:
     marker = f"stored-{time.time_ns()}"
+    address = _address(settings)
 
     with smtplib.SMTP("127.0.0.1", smtpd_port, timeout=10) as client:
-        refused = client.sendmail(EMPLOYEE, [_address(settings)], _message(marker))
+        refused = client.sendmail(EMPLOYEE, [address], _message(marker))
         row = _stored(factory, marker)
 
     assert refused == {}
     assert row is not None
     assert row.source == "smtp"
-    assert row.envelope_to == [_address(settings)]
+    assert row.envelope_to == [address]
 
 
 def test_smtpd_rejects_unknown_rcpt(settings, smtpd_port: int) -> None:
@@ -107,7 +108,7 @@ def test_smtpd_processes_after_store(factory, settings, smtpd_port: int) -> None
         time.sleep(0.2)
         row = _stored(factory, marker)
 
-    # The token's ids name no rows, so processing rejects it without an answer.
+    # The token's ids name no rows, so processing rejects it with no email.
     assert row is not None
     assert row.status is InboundStatus.REJECTED
     assert row.outcome == "invalid_token"

@@ -144,11 +144,14 @@ def test_unsubscribe_one_click(
     path = url.removeprefix(web_settings.public_url)
 
     page = client.get(path)
+    with factory() as session:
+        after_get = session.get(models.Person, world.people[EMPLOYEE]).opted_out
     response = client.post(path, content=b"List-Unsubscribe=One-Click")
 
     with factory() as session:
         person = session.get(models.Person, world.people[EMPLOYEE])
     assert page.status_code == 200
+    assert after_get is False
     assert response.status_code == 200
     assert person.opted_out is True
 

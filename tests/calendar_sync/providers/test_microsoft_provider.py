@@ -71,10 +71,19 @@ def weekly_one_on_one(tenant: TenantSetup, **extra: object) -> dict:
         {
             "subject": "Mila / Ravi 1:1",
             "body": {"contentType": "html", "content": "<p>Our weekly check-in.</p>"},
-            "start": {"dateTime": "2027-03-02T10:00:00", "timeZone": "W. Europe Standard Time"},
-            "end": {"dateTime": "2027-03-02T10:30:00", "timeZone": "W. Europe Standard Time"},
+            "start": {
+                "dateTime": "2027-03-02T10:00:00",
+                "timeZone": "W. Europe Standard Time",
+            },
+            "end": {
+                "dateTime": "2027-03-02T10:30:00",
+                "timeZone": "W. Europe Standard Time",
+            },
             "attendees": [
-                {"emailAddress": {"address": RAVI, "name": "Ravi Patel"}, "type": "required"}
+                {
+                    "emailAddress": {"address": RAVI, "name": "Ravi Patel"},
+                    "type": "required",
+                }
             ],
             "recurrence": {
                 "pattern": {
@@ -126,7 +135,12 @@ def test_rrule_relative_monthly_until() -> None:
 
 def test_rrule_absolute_yearly() -> None:
     recurrence = {
-        "pattern": {"type": "absoluteYearly", "interval": 1, "dayOfMonth": 15, "month": 6},
+        "pattern": {
+            "type": "absoluteYearly",
+            "interval": 1,
+            "dayOfMonth": 15,
+            "month": 6,
+        },
         "range": {"type": "noEnd"},
     }
 
@@ -291,7 +305,9 @@ def test_removed_event_reported(ms_tenant: TenantSetup) -> None:
     )
     provider = provider_for(ms_tenant)
     cursor = provider.list_changes(None).cursor
-    ms_tenant.graph("DELETE", f"/users/{MILA}/events/{single['id']}", ms_tenant.app_token())
+    ms_tenant.graph(
+        "DELETE", f"/users/{MILA}/events/{single['id']}", ms_tenant.app_token()
+    )
 
     changes = provider.list_changes(cursor)
 
@@ -367,7 +383,10 @@ def test_get_missing_event_none(ms_tenant: TenantSetup) -> None:
     provider = provider_for(ms_tenant)
 
     assert provider.get_event(EventKey("AAMkNoSuchEvent")) is None
-    assert provider.get_event(EventKey(master["id"], datetime(2027, 3, 10, tzinfo=UTC))) is None
+    assert (
+        provider.get_event(EventKey(master["id"], datetime(2027, 3, 10, tzinfo=UTC)))
+        is None
+    )
 
 
 # -- writing ------------------------------------------------------------------
@@ -449,7 +468,9 @@ def test_create_event_once(ms_tenant: TenantSetup) -> None:
     assert first.uid == second.uid
     assert [person.email for person in first.attendees] == [RAVI]
     assert first.start == new.start
-    events = ms_tenant.graph("GET", f"/users/{MILA}/events", ms_tenant.app_token()).json()
+    events = ms_tenant.graph(
+        "GET", f"/users/{MILA}/events", ms_tenant.app_token()
+    ).json()
     assert [item["subject"] for item in events["value"]] == [new.summary]
 
 
@@ -511,18 +532,26 @@ def test_revoked_consent_raises(ms_tenant: TenantSetup) -> None:
     master = weekly_one_on_one(ms_tenant)
     provider = provider_for(ms_tenant)
     assert provider.get_event(EventKey(master["id"])) is not None
-    ms_tenant.control("DELETE", f"/tenants/{ms_tenant.tenant_id}/admin-consent/{ms_tenant.client_id}")
+    ms_tenant.control(
+        "DELETE", f"/tenants/{ms_tenant.tenant_id}/admin-consent/{ms_tenant.client_id}"
+    )
 
     with pytest.raises(ConsentRequiredError) as caught:
         provider.get_event(EventKey(master["id"]))
 
-    assert caught.value.error in {"unauthorized_client", "invalid_grant", "invalid_client"}
+    assert caught.value.error in {
+        "unauthorized_client",
+        "invalid_grant",
+        "invalid_client",
+    }
 
 
 # -- HTML agenda blocks -----------------------------------------------------------
 
 
-BLOCK = "<b>PERSONAL</b><br>- How is the move going?<br><b>CURRENT ROLE</b><br>- Q2 goals"
+BLOCK = (
+    "<b>PERSONAL</b><br>- How is the move going?<br><b>CURRENT ROLE</b><br>- Q2 goals"
+)
 
 
 def test_block_survives_rewriting(ms_tenant: TenantSetup) -> None:
@@ -551,7 +580,10 @@ def test_teams_blob_kept(ms_tenant: TenantSetup) -> None:
         f"/users/{MILA}/events",
         {
             "subject": "Mila / Ravi 1:1",
-            "body": {"contentType": "html", "content": "<p>Notes folder: see wiki.</p>"},
+            "body": {
+                "contentType": "html",
+                "content": "<p>Notes folder: see wiki.</p>",
+            },
             "start": {"dateTime": "2027-03-03T10:00:00", "timeZone": "UTC"},
             "end": {"dateTime": "2027-03-03T10:30:00", "timeZone": "UTC"},
             "teamsMeeting": True,
@@ -579,7 +611,9 @@ def test_edit_inside_block_read_back(ms_tenant: TenantSetup) -> None:
     first = inject_block(provider, key, lambda edits: BLOCK, None)
     stored = provider.get_event(key)
     assert stored is not None
-    edited = stored.description.replace("- Q2 goals", "- Q2 goals<br>- Ask about training")
+    edited = stored.description.replace(
+        "- Q2 goals", "- Q2 goals<br>- Ask about training"
+    )
     provider.update_description(key, edited, stored.etag)
     seen: list[list[str]] = []
 
