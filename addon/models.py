@@ -424,3 +424,77 @@ class MicrosoftMailbox(Base):
     subscription_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     sync_queued: Mapped[bool] = mapped_column(Boolean, default=False)
     last_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# -- google --
+
+
+class GoogleConnection(Base):
+    """Tandem's access to Google Workspace: one person's grant or a domain's.
+
+    `kind` is "user" (authorization code flow) or "domain" (domain-wide
+    delegation to Tandem's service account). `secret` is encrypted with
+    `addon.crypto.Cipher`: the person's refresh token, or the service
+    account's JSON key. `email` is the person, or for a domain the admin the
+    Directory is read as. `state` is "pending" while consent runs (with the
+    OAuth `auth_state` and the encrypted PKCE `code_verifier`), "active", or
+    "needs-consent" once Google refused a token.
+    """
+
+    __tablename__ = "google_connections"
+    __table_args__ = (UniqueConstraint("auth_state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    email: Mapped[str] = mapped_column(String(320), default="")
+    domain: Mapped[str] = mapped_column(String(255), default="", index=True)
+    state: Mapped[str] = mapped_column(String(32), default="pending")
+    auth_state: Mapped[str | None] = mapped_column(String(64), default=None)
+    code_verifier: Mapped[str | None] = mapped_column(Text, default=None)
+    secret: Mapped[str | None] = mapped_column(Text, default=None)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class GoogleCalendar(Base):
+    """One person's primary calendar that Tandem syncs through a connection.
+
+    The sync token lives in the calendar's `cursor`. `sync_queued` is set when
+    a notification or a poll queued a sync and cleared when that sync starts,
+    so a burst of notifications queues one sync.
+    """
+
+    __tablename__ = "google_calendars"
+    __table_args__ = (UniqueConstraint("calendar_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("google_connections.id"), index=True
+    )
+    calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id"))
+    sync_queued: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class GoogleWatchChannel(Base):
+    """One events.watch channel on a calendar; two overlap while one is renewed.
+
+    `token_sha256` is the SHA-256 of the channel token Google echoes in
+    `X-Goog-Channel-Token`; the token itself is not stored.
+    """
+
+    __tablename__ = "google_watch_channels"
+    __table_args__ = (UniqueConstraint("channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    google_calendar_id: Mapped[int] = mapped_column(
+        ForeignKey("google_calendars.id"), index=True
+    )
+    channel_id: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str] = mapped_column(String(200), default="")
+    token_sha256: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -176,6 +176,68 @@ class Settings(BaseSettings):
         "newest first; older keys only decrypt. Empty uses a development key.",
     )
 
+    # google
+    google_client_id: str = Field(
+        "", description="OAuth client id of Tandem's Google Cloud project"
+    )
+    google_client_secret: str = Field("", description="secret of that OAuth client")
+    google_api_endpoint: str = Field(
+        "https://www.googleapis.com/",
+        description="base URL of the Calendar and Directory APIs; a proxy or the "
+        "emulator use their own",
+    )
+    google_token_uri: str = Field(
+        "https://oauth2.googleapis.com/token", description="OAuth 2.0 token endpoint"
+    )
+    google_auth_uri: str = Field(
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        description="OAuth 2.0 authorization endpoint the consent starts at",
+    )
+    google_revoke_uri: str = Field(
+        "https://oauth2.googleapis.com/revoke",
+        description="endpoint that revokes a refresh token on disconnect",
+    )
+    google_redirect_uri: str = Field(
+        "http://127.0.0.1:8000/oauth/google/callback",
+        description="redirect URI of the authorization code flow, as registered",
+    )
+    google_push_url: str = Field(
+        "",
+        description="public HTTPS URL of /google/notifications; empty polls with "
+        "Celery beat instead of opening watch channels",
+    )
+    google_channel_hours: int = Field(
+        168,
+        ge=1,
+        le=720,
+        description="lifetime requested for a watch channel, in hours; Google may "
+        "grant less",
+    )
+    google_channel_renew_hours: int = Field(
+        24, ge=1, description="renew a channel this many hours before it expires"
+    )
+    google_poll_minutes: int = Field(
+        15, ge=1, description="minutes between polls when no push URL is set"
+    )
+    google_timeout: float = Field(
+        30.0, gt=0, description="timeout of each Google request, in seconds"
+    )
+    google_max_retries: int = Field(
+        6,
+        ge=0,
+        le=12,
+        description="retries of a request Google throttles or fails with 5xx",
+    )
+    google_max_backoff: float = Field(
+        64.0, gt=0, description="longest single backoff wait, in seconds"
+    )
+    google_user_requests_per_second: float = Field(
+        8.0,
+        ge=0,
+        description="requests per second sent for one person; Google's default "
+        "quota is 600 per minute per user, 0 turns pacing off",
+    )
+
     @field_validator("encryption_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
