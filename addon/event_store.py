@@ -155,3 +155,59 @@ def _rows(
     if uids is not None:
         query = query.where(models.CalendarEvent.uid.in_(list(uids)))
     return {(row.uid, row.recurrence_key): row for row in session.scalars(query)}
+
+
+class StoredEvents:
+    """One calendar's stored copy, read by key or by a provider's instance id.
+
+    Providers whose change listings name instances (Microsoft Graph) use it
+    to recognise Tandem's own writes and to map removed instances to their
+    series. It reads rows inside the caller's session and never writes.
+    """
+
+    def __init__(self, session: Session, calendar: models.Calendar) -> None:
+        self.session = session
+        self.calendar = calendar
+
+    def event(self, key: EventKey) -> Event | None:
+        """Return the stored event with `key`, or None."""
+        row = self.session.scalar(
+            select(models.CalendarEvent).where(
+                models.CalendarEvent.calendar_id == self.calendar.id,
+                models.CalendarEvent.uid == key.uid,
+                models.CalendarEvent.recurrence_key == recurrence_key(key),
+            )
+        )
+        return Event.from_dict(row.data) if row is not None else None
+
+    def owners(self, graph_ids: list[str]) -> dict[str, EventKey]:
+        """Map instance ids to the stored exception, or to the series listing them.
+
+        The ids live in each row's `extra` (`graph_id` of an exception, the
+        space-separated `instance_ids` of a master), so this reads the whole
+        calendar. Providers call it only when a listing removed something.
+        """
+        wanted = set(graph_ids)
+        found: dict[str, EventKey] = {}
+        for row in _calendar_rows(self.session, self.calendar):
+            event = Event.from_dict(row.data)
+            if event.recurrence_id is not None:
+                if event.extra.get("graph_id") in wanted:
+                    found[event.extra["graph_id"]] = event.key
+                continue
+            for graph_id in event.extra.get("instance_ids", "").split():
+                if graph_id in wanted:
+                    found.setdefault(graph_id, EventKey(event.uid))
+        return found
+
+
+def _calendar_rows(
+    session: Session, calendar: models.Calendar
+) -> list[models.CalendarEvent]:
+    return list(
+        session.scalars(
+            select(models.CalendarEvent).where(
+                models.CalendarEvent.calendar_id == calendar.id
+            )
+        )
+    )

@@ -215,7 +215,10 @@ class SyncService:
                 progress(index, len(groups))
 
         if persistent:
-            for series in self._due_one_on_ones(calendar, exclude=set(groups)):
+            due = self._due_one_on_ones(
+                calendar, set(groups), provider.description_format
+            )
+            for series in due:
                 members = event_store.series_members(self.session, calendar, series.uid)
                 view = self._refresh_view(provider, series, members, policy, horizon)
                 if view is not None:
@@ -246,7 +249,7 @@ class SyncService:
             self._handle_one_on_one(provider, series, view, row)
 
     def _due_one_on_ones(
-        self, calendar: models.Calendar, exclude: set[str]
+        self, calendar: models.Calendar, exclude: set[str], fmt: str
     ) -> list[models.Series]:
         """1:1s the calendar did not change, but whose block may be out of date."""
         rows = self.session.scalars(
@@ -258,16 +261,18 @@ class SyncService:
         return [
             series
             for series in rows
-            if series.uid not in exclude and self._block_is_stale(series)
+            if series.uid not in exclude and self._block_is_stale(series, fmt)
         ]
 
-    def _block_is_stale(self, series: models.Series) -> bool:
+    def _block_is_stale(self, series: models.Series, fmt: str) -> bool:
+        # The stored hash is of the block as rendered for the provider's
+        # description format, so the comparison must render the same format.
         if series.next_occurrence is None or series.next_occurrence < self.now:
             return True
         occurrence = self._occurrence_row(series, series.next_recurrence_id)
         if occurrence is None or occurrence.block_hash is None:
             return True
-        block = self._render(series, occurrence, private=occurrence.private_invite)
+        block = self._render(series, occurrence, occurrence.private_invite, fmt)
         return _hash(block) != occurrence.block_hash
 
     def _refresh_view(

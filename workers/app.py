@@ -14,7 +14,15 @@ from addon.settings import get_settings
 
 def create_celery() -> Celery:
     settings = get_settings()
-    app = Celery("tandem", include=["workers.tasks", "workers.mail_tasks", "workers.microsoft_tasks"])
+    app = Celery(
+        "tandem",
+        include=[
+            "workers.tasks",
+            "workers.mail_tasks",
+            "workers.microsoft_tasks",
+            "workers.google_tasks",
+        ],
+    )
     app.conf.update(
         broker_url=settings.broker_url or "memory://",
         result_backend=settings.broker_url or None,

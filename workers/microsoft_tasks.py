@@ -18,7 +18,7 @@ from celery.schedules import crontab
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from addon import db, models
+from addon import db, event_store, models
 from addon.crypto import Cipher
 from addon.service import SyncService, get_or_create_calendar
 from addon.settings import Settings, get_settings
@@ -32,6 +32,7 @@ from calendar_sync.providers.microsoft.auth import (
 from calendar_sync.providers.microsoft.errors import ConsentRequiredError
 from calendar_sync.providers.microsoft.provider import (
     GraphProvider,
+    StoredCopy,
     tenant_provider,
     user_provider,
 )
@@ -94,14 +95,20 @@ def provider_for(
     connection: models.MicrosoftConnection,
     address: str,
     now: datetime,
+    stored: StoredCopy | None = None,
 ) -> GraphProvider:
     """Build the provider of one mailbox from its connection row.
 
     A person's token cache is written back to the row whenever msal refreshed
-    it, encrypted.
+    it, encrypted. With `stored`, the mailbox's stored copy, a listing of
+    Tandem's own writes costs no further reads.
     """
     config = microsoft_config(settings)
-    options = {"ahead": timedelta(days=settings.horizon_days), "now": lambda: now}
+    options = {
+        "ahead": timedelta(days=settings.horizon_days),
+        "now": lambda: now,
+        "stored": stored,
+    }
     if connection.kind == "tenant":
         return tenant_provider(config, connection.directory_id, address, **options)
 
@@ -146,10 +153,15 @@ def queue_sync(session: Session, mailbox_ids: list[int]) -> list[int]:
 
 
 @tandem_task(name="tandem.sync_microsoft_mailbox", max_retries=3)
-def sync_mailbox(mailbox_id: int) -> dict[str, object]:
-    """Sync one Microsoft 365 mailbox: changes, agendas and follow-ups."""
+def sync_mailbox(mailbox_id: int, now: str | None = None) -> dict[str, object]:
+    """Sync one Microsoft 365 mailbox: changes, agendas and follow-ups.
+
+    `now` is an ISO 8601 time with an offset that the sync takes as the
+    current time (which occurrence is next, which goal reviews are due); it
+    defaults to the clock.
+    """
     settings = get_settings()
-    now = datetime.now(UTC)
+    moment = _parse_now(now)
     with db.transaction(_factory()) as session:
         mailbox = session.get(models.MicrosoftMailbox, mailbox_id)
         if mailbox is None:
@@ -157,11 +169,23 @@ def sync_mailbox(mailbox_id: int) -> dict[str, object]:
         mailbox.sync_queued = False
         connection_id = mailbox.connection_id
     try:
-        return _sync(settings, mailbox_id, now)
+        return _sync(settings, mailbox_id, moment)
     except ConsentRequiredError as error:
         with db.transaction(_factory()) as session:
             mark_needs_consent(session, connection_id, error)
         return {"mailbox_id": mailbox_id, "skipped": NEEDS_CONSENT}
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(
+            f"The sync time {text!r} has no UTC offset; pass it as ISO 8601 with "
+            "an offset, such as 2027-03-01T08:00:00+00:00."
+        )
+    return moment
 
 
 def _sync(settings: Settings, mailbox_id: int, now: datetime) -> dict[str, object]:
@@ -174,7 +198,8 @@ def _sync(settings: Settings, mailbox_id: int, now: datetime) -> dict[str, objec
             return {"mailbox_id": mailbox_id, "skipped": "rows not found"}
         if connection.state != ACTIVE:
             return {"mailbox_id": mailbox_id, "skipped": connection.state}
-        provider = provider_for(settings, connection, calendar.address, now)
+        stored = event_store.StoredEvents(session, calendar)
+        provider = provider_for(settings, connection, calendar.address, now, stored)
         report = SyncService(session, tenant, settings, now).sync(provider, calendar)
         requests_sent = provider.client.requests_sent
     log.info(

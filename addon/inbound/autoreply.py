@@ -6,6 +6,9 @@ import re
 from email.message import Message
 
 from addon.inbound.models import Rejection
+from addon.inbound.quotes import strip_quoted
+from addon.inbound.signatures import strip_signature
+from addon.inbound.topics import has_list_or_prefix
 
 _AUTO_SUBJECT = re.compile(
     r"^\W*(?:out of (?:the )?office|automatic reply|auto(?:matic)?[- ]?reply|"
@@ -38,17 +41,34 @@ def classify_message(msg: Message, body: str = "") -> Rejection | None:
 
     Headers are checked first: Auto-Submitted (RFC 3834), X-Autoreply,
     X-Autorespond, Precedence, a null Return-Path (RFC 5321 reverse path of
-    delivery notifications) and multipart/report (RFC 6522). `body`, when
-    given, is searched near its top for out-of-office statements.
+    delivery notifications) and multipart/report (RFC 6522), then the
+    subject. `body`, when given, is searched near its top for out-of-office
+    statements, but only when it carries no personal text (see
+    `_has_personal_text`), so that a person who opens a real reply with
+    "I am out of the office until Friday, but here are my topics" is heard.
     """
     for check in (_check_report, _check_auto_headers, _check_subject):
         rejection = check(msg)
         if rejection is not None:
             return rejection
 
-    if _AUTO_BODY.search(body[:_BODY_WINDOW]):
-        return Rejection("auto_reply", "The message reads as an out-of-office reply.")
-    return None
+    if not _AUTO_BODY.search(body[:_BODY_WINDOW]) or _has_personal_text(body):
+        return None
+    return Rejection("auto_reply", "The message reads as an out-of-office reply.")
+
+
+def _has_personal_text(body: str) -> bool:
+    """Tell whether a body shows signs that a person wrote it in a mail client.
+
+    Those signs are quoted history (Exchange's Automatic Replies and Gmail's
+    vacation responder send their own text without the message they answer),
+    a bullet or numbered item, or a section prefix such as "growth:".
+    """
+    text = body.replace("\r\n", "\n").strip()
+    reply = strip_quoted(text)
+    if len(reply) < len(text.rstrip("-_=*#~ \n")):
+        return True
+    return has_list_or_prefix(strip_signature(reply))
 
 
 def _check_report(msg: Message) -> Rejection | None:

@@ -12,7 +12,7 @@ _WROTE = (
     r"wrote|sent|schreef|het volgende geschreven|geschreven|schrieb|"
     r"a écrit|a ecrit|escribió|escribio|ha escrito|scrisse|ha scritto|"
     r"napisał|napisal|skrev|kirjoitti|escreveu|написал|написала|написав|"
-    r"пише|đã viết|写道"
+    r"pisze|пише|đã viết|写道"
 )
 # Polish clients write "napisał(a):".
 _WROTE_END = rf"\b(?:{_WROTE})(?:\(a\))?"
@@ -31,6 +31,12 @@ _DASHED_ATTRIBUTION = re.compile(rf"^\s*-{{2,}}.*\b(?:{_WROTE})\b.*-{{2,}}\s*$",
 _DATE_ATTRIBUTION = re.compile(
     r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b.*(?:<[^>]*>?|@\S+)\s*:?\s*$"
 )
+# mail.ru writes "<date> от <name> <<address>>:" ("от" is Russian for
+# "from"), and other webmail clients put the date, the name and the address
+# in some order with no verb at all. A dated line that ends with an address
+# in angle brackets and a colon is taken as an attribution only when a quote
+# follows it.
+_ADDRESS_ATTRIBUTION = re.compile(r"^.*\d.*<[^<>\s@]+@[^<>\s]+>\s*:\s*$")
 _GMAIL_DATE_ATTRIBUTION = re.compile(
     r"^\s*\d{4}-\d{2}-\d{2} \d{1,2}:\d{2} GMT[+-]\d{1,2}:\d{2} \S.*$"
 )
@@ -44,6 +50,9 @@ _SEPARATOR = re.compile(
     r"origineel bericht|ursprüngliche nachricht|antwort nachricht|"
     r"message d'origine|mensaje original|messaggio originale|"
     r"oprindelig meddelelse|originalmeddelande|opprinnelig melding|"
+    r"ursprungligt meddelande|wiadomość oryginalna|oryginalna wiadomość|"
+    r"videresendt meddelelse|vidarebefordrat meddelande|"
+    r"przekazana wiadomość|wiadomość przekazana|"
     r"forwarded message|doorgestuurd bericht|weitergeleitete nachricht|"
     r"message transféré|mensaje reenviado|messaggio inoltrato)\s*-*\W*$",
     re.IGNORECASE,
@@ -59,7 +68,8 @@ _FORWARD_INTRO = re.compile(
 _UNDERSCORE_RULE = re.compile(r"^\s*_{20,}\s*$")
 
 # Header names of a quoted header block, as Outlook and others write them
-# in English, Dutch, German, French, Spanish and a few more.
+# in English, Dutch, German, French, Spanish, Italian, the Scandinavian
+# languages, Polish, Russian and Chinese.
 _HEADER_NAMES = (
     r"from|sent|date|to|cc|subject|reply-to|"
     r"van|verzonden|datum|aan|onderwerp|"
@@ -67,8 +77,8 @@ _HEADER_NAMES = (
     r"de|envoyé|date|à|objet|"
     r"enviado|para|asunto|fecha|"
     r"da|inviato|oggetto|a|"
-    r"fra|sendt|til|emne|från|skickat|till|ämne|"
-    r"od|wysłano|do|temat|от|отправлено|кому|тема|发件人|发送时间|收件人|主题"
+    r"fra|sendt|til|emne|dato|från|skickat|till|kopia|ämne|"
+    r"od|wysłano|wysłane|do|dw|data|temat|от|отправлено|кому|тема|发件人|发送时间|收件人|主题"
 )
 _HEADER_LINE = re.compile(
     rf"^\s*[*_]{{0,2}}(?:{_HEADER_NAMES})\s*[*_]{{0,2}}\s*:(?:[*_]{{1,2}})?(?:\s|$)",
@@ -96,7 +106,11 @@ def strip_quoted(text: str) -> str:
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     kept = _remove_marked_history(lines)
-    kept = _remove_trailing_quote(kept)
+    if len(kept) == len(lines):
+        # With the history cut at its marker, a `>` block left above the
+        # marker is one the sender quoted on purpose (an HTML blockquote
+        # that is not history), so only unmarked history is trimmed here.
+        kept = _remove_trailing_quote(kept)
     return "\n".join(_trim_trailing_delimiters(kept)).strip("\n")
 
 
@@ -159,7 +173,11 @@ def _attribution_span(lines: list[str], index: int) -> int:
         return 0
 
     joined = ""
-    may_skip_blank = _OPENER.match(line) is not None
+    # Polymail writes "On <date> <name>", a blank line, then "<", the
+    # address and "> wrote:" on lines of their own.
+    may_skip_blank = _OPENER.match(line) is not None or (
+        _OPENER_WORD.match(line) is not None and _looks_dated(line)
+    )
     for span in range(1, _ATTRIBUTION_MAX_SPAN + 1):
         if index + span > len(lines):
             break
@@ -178,6 +196,7 @@ def _attribution_span(lines: list[str], index: int) -> int:
 
 _ATTRIBUTION_MAX_SPAN = 6
 _OPENER = re.compile(rf"^\W*(?:{_ATTRIBUTION_OPENERS})\s+\S*\d", re.IGNORECASE)
+_OPENER_WORD = re.compile(rf"^\W*(?:{_ATTRIBUTION_OPENERS})\s", re.IGNORECASE)
 
 
 def _is_attribution(joined: str, lines: list[str], after: int) -> bool:
@@ -187,6 +206,8 @@ def _is_attribution(joined: str, lines: list[str], after: int) -> bool:
         return True
     if _DATE_ATTRIBUTION.match(joined):
         return joined.endswith(":") or _is_followed_by_quote(lines, after)
+    if _ADDRESS_ATTRIBUTION.match(joined):
+        return _is_followed_by_quote(lines, after)
     return False
 
 
@@ -214,9 +235,30 @@ def _end_of_quote(lines: list[str], index: int) -> int | None:
         return None
 
     end = index
-    while end < len(lines) and (not lines[end].strip() or _is_quote(lines[end])):
+    while end < len(lines) and _continues_quote(lines, end):
         end += 1
     return end if end < len(lines) else None
+
+
+def _continues_quote(lines: list[str], index: int) -> bool:
+    line = lines[index]
+    return not line.strip() or _is_quote(line) or _is_wrapped_link(lines, index)
+
+
+def _is_wrapped_link(lines: list[str], index: int) -> bool:
+    """Tell whether the line at `index` is the wrapped end of a quoted link.
+
+    Clients that wrap after quoting leave the rest of a long link, or the
+    "(https://...)" form of a link, on a line without the `>` mark, between
+    two `>` lines.
+    """
+    if index == 0 or index + 1 >= len(lines) or not _is_quote(lines[index - 1]):
+        return False
+    if not _is_quote(lines[index + 1]):
+        return False
+
+    stripped = lines[index].strip()
+    return "://" in stripped or (bool(stripped) and " " not in stripped)
 
 
 # Quote prefixes: ">" (RFC 3676), and the "|" and "Name>" forms of older
@@ -289,7 +331,7 @@ def _remove_trailing_quote(lines: list[str]) -> list[str]:
     signature = _signature_start(lines)
     body, tail = lines[:signature], lines[signature:]
     end = len(body)
-    while end > 0 and (not lines[end - 1].strip() or _is_quote(lines[end - 1])):
+    while end > 0 and _continues_quote(lines, end - 1):
         end -= 1
 
     if not _has_text(body[:end]):

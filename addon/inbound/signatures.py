@@ -20,7 +20,9 @@ _DEVICE_LINE = re.compile(
     r"(?:verzonden|verstuurd) (?:vanaf|van|met|via) (?:mijn )?[\w.\- ]{1,40}|"
     r"(?:sendt|skickat) (?:fra|från) (?:min )?[\w.\- ]{1,40}|"
     r"envoyé (?:de|depuis) (?:mon )?[\w.\- ]{1,40}|"
-    r"enviado (?:desde|de) (?:mi )?[\w.\- ]{1,60}|"
+    # BlackBerry and carrier builds append the device and carrier name with
+    # trademark signs, so any characters may follow "Enviado desde mi".
+    r"enviado (?:desde|de) (?:mi )?.{1,80}|"
     r"von meinem [\w.\- ]{1,40} gesendet|"
     r"diese nachricht wurde von meinem .{1,80} gesendet|"
     r"from my (?:iphone|ipad|android|mobile|phone)[\w.\- ]{0,20}|"
@@ -38,7 +40,12 @@ _CLOSING = re.compile(
     r"cheers|thanks|thank you|many thanks|thx|"
     r"mit freundlichen grüßen|mit freundlichen grüssen|viele grüße|"
     r"liebe grüße|mit lieben grüßen|gruß|grüße|beste grüße|"
-    r"cordialement|bien à vous|salutations|saludos|un saludo|atentamente)"
+    r"cordialement|bien à vous|salutations|saludos|un saludo|atentamente|"
+    # Danish, Norwegian, Swedish and Polish closings, including the short
+    # forms "mvh" (med venlig hilsen) and "kh" (kærlig hilsen).
+    r"med venlig hilsen|venlig hilsen|med vennlig hilsen|vennlig hilsen|"
+    r"med vänliga hälsningar|vänliga hälsningar|hälsningar|hilsen|mvh|kh|"
+    r"pozdrawiam|z poważaniem|z powazaniem|pozdrowienia)"
     r"\s*[,.!]?\s*$",
     re.IGNORECASE,
 )
@@ -50,6 +57,13 @@ _CONTACT_LINE = re.compile(
 _MAX_CLOSING_BLOCK_LINES = 8
 _MAX_CONTACT_LINE_LENGTH = 80
 
+# A name signed below a closing: up to four words, no sentence punctuation.
+_NAME_LINE = re.compile(r"^\s*[^\W\d_][\w.'\-]*(?:\s+[\w.'\-]+){0,3}\s*$")
+_MAX_NAME_LINES = 2
+# A name signed with a dash or slash and no space, such as "-Anna" or "/Jan".
+# "- Anna" with a space is a bullet, which is a topic, so it stays.
+_DASHED_NAME = re.compile(r"^\s*[-/~][^\W\d_][\w.'\-]*(?: [\w.'\-]+){0,2}\s*$")
+
 
 def strip_signature(text: str) -> str:
     """Return `text` without its signature.
@@ -58,13 +72,16 @@ def strip_signature(text: str) -> str:
     everything from a phone client's "Sent from my iPhone" or "Verzonden
     vanaf mijn iPhone" line, and a closing block at the end, meaning a
     closing such as "Met vriendelijke groet," followed by a short name and
-    at least one contact line (phone, address, link). A closing followed by
-    only a name is kept here; `split_topics` leaves such a sign-off out.
+    either nothing else or at least one contact line (phone, address,
+    link), and a last line that signs a name with a dash or slash ("-Anna").
+    A closing with nothing below it ("Cheers") is kept, because it may end
+    a sentence the sender wrote.
     """
     lines = text.replace("\r\n", "\n").split("\n")
     lines = _cut_at_delimiter(lines)
     lines = _cut_at_device_line(lines)
     lines = _cut_closing_block(lines)
+    lines = _cut_dashed_name(lines)
     return "\n".join(lines).strip("\n")
 
 
@@ -104,11 +121,23 @@ def _cut_closing_block(lines: list[str]) -> list[str]:
 
 
 def _is_contact_block(block: list[str]) -> bool:
+    if 0 < len(block) <= _MAX_NAME_LINES and all(map(_NAME_LINE.match, block)):
+        return True
     if len(block) < 2 or len(block) > _MAX_CLOSING_BLOCK_LINES:
         return False
     if any(len(line) > _MAX_CONTACT_LINE_LENGTH for line in block):
         return False
     return any(_CONTACT_LINE.search(line) for line in block[1:])
+
+
+def _cut_dashed_name(lines: list[str]) -> list[str]:
+    end = len(lines)
+    while end > 0 and not lines[end - 1].strip():
+        end -= 1
+
+    if end - 1 <= _first_text_line(lines) or not _DASHED_NAME.match(lines[end - 1]):
+        return lines
+    return lines[: end - 1]
 
 
 def _first_text_line(lines: list[str]) -> int:

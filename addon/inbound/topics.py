@@ -83,6 +83,15 @@ def classify_section(text: str) -> Section:
     return Section.PERSONAL if counts[Section.PERSONAL] == best else Section.GROWTH
 
 
+def has_list_or_prefix(text: str) -> bool:
+    """Tell whether any line of `text` is a list item or starts with a section prefix."""
+    for line in text.split("\n"):
+        stripped = _BULLET.sub("", line).strip()
+        if stripped and (_BULLET.match(line) or _PREFIX.match(stripped)):
+            return True
+    return False
+
+
 def split_topics(text: str) -> list[TopicCandidate]:
     """Turn each bullet, numbered item or paragraph into one topic.
 

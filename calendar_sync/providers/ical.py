@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import icalendar
 import recurring_ical_events
 import x_wr_timezone
+from dateutil.relativedelta import relativedelta
 from icalendar import vDDDLists, vDDDTypes, vText
 
 from calendar_sync import merge
@@ -112,6 +113,16 @@ _EXPANSION_ERRORS = (
 
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _CALENDAR_END = b"END:VCALENDAR\r\n"
+_TEXT_ESCAPE = re.compile(r"\\([\\;,nN])")
+
+# RRULE frequencies whose DTSTART may be moved, with the period they count.
+_PERIOD_UNITS = {
+    "DAILY": "days",
+    "WEEKLY": "weeks",
+    "MONTHLY": "months",
+    "YEARLY": "years",
+}
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 # X-MICROSOFT-CDO-BUSYSTATUS values that make a person busy.
 _BUSY_STATUSES = frozenset({"TENTATIVE", "BUSY", "OOF"})
@@ -159,6 +170,14 @@ class _ReadingCalendar(icalendar.Calendar):
     # Private in icalendar 7.3: the factory that maps component names to
     # classes for this class and everything it parses.
     _components_factory = _tolerant_components()
+
+
+@dataclass(frozen=True, slots=True)
+class _SeriesQuery:
+    """An expander query for one UID, right for windows from `valid_from` on."""
+
+    query: recurring_ical_events.CalendarQuery
+    valid_from: datetime
 
 
 @dataclass(slots=True)
@@ -223,7 +242,7 @@ class ICalendarProvider(CalendarProvider):
         self._entries: list[_Entry] = []
         self._masters: dict[str, _Entry] = {}
         self._overrides: dict[str, dict[datetime, _Entry]] = {}
-        self._queries: dict[str, recurring_ical_events.CalendarQuery] = {}
+        self._queries: dict[str, _SeriesQuery] = {}
         self._uids_by_person: dict[str, set[str]] = {}
         event_sources = [source for source in sources if source.name == "VEVENT"]
         self._load_events(readable_calendar, event_sources)
@@ -561,7 +580,7 @@ class ICalendarProvider(CalendarProvider):
         self, uid: str, start: datetime, end: datetime
     ) -> list[icalendar.Event]:
         try:
-            return list(self._series_query(uid).between(start, end))
+            return list(self._series_query(uid, start).between(start, end))
         except _EXPANSION_ERRORS as error:
             logger.info(
                 "Series cannot be expanded", extra={"path": self.path, "uid": uid}
@@ -571,15 +590,27 @@ class ICalendarProvider(CalendarProvider):
                 f"cannot be expanded ({error}); correct its RRULE, RDATE or EXDATE.",
             ) from error
 
-    def _series_query(self, uid: str) -> recurring_ical_events.CalendarQuery:
-        """Return a query over this UID's components only, built once per UID."""
-        query = self._queries.get(uid)
-        if query is None:
-            series = icalendar.Calendar()
-            for entry in self._entries_with_uid(uid):
-                series.add_component(entry.readable)
-            query = recurring_ical_events.of(series)
-            self._queries[uid] = query
+    def _series_query(
+        self, uid: str, start: datetime
+    ) -> recurring_ical_events.CalendarQuery:
+        """Return a query over this UID's components only, for windows from `start`.
+
+        The query is kept per UID and built again only for a window that
+        begins before the moved DTSTART it was built with.
+        """
+        cached = self._queries.get(uid)
+        if cached is not None and cached.valid_from <= start:
+            return cached.query
+
+        series = icalendar.Calendar()
+        valid_from = _EARLIEST
+        for entry in self._entries_with_uid(uid):
+            component = entry.readable
+            if entry.recurrence_id is None:
+                component, valid_from = _rebased(component, start)
+            series.add_component(component)
+        query = recurring_ical_events.of(series)
+        self._queries[uid] = _SeriesQuery(query, valid_from)
         return query
 
     def _occurrence_event(self, uid: str, occurrence: icalendar.Event) -> Event | None:
@@ -1450,9 +1481,7 @@ def _html_with_block(
     prop = _html_description(component)
     if prop is None:
         return None
-    # The parser keeps an X- property's value as written, so undo the TEXT
-    # escapes (RFC 5545, 3.3.11) that Outlook applies to it.
-    current = str(vText.from_ical(str(prop)))
+    current = _html_text(prop)
     block = html_block if html_block is not None else _block_as_html(description)
     try:
         if block is None:
@@ -1466,6 +1495,23 @@ def _html_with_block(
         )
         return None
     return None if changed == current else changed
+
+
+def _html_text(prop: Any) -> str:
+    """Return the HTML of X-ALT-DESC, with the TEXT escapes of RFC 5545, 3.3.11 undone.
+
+    The parser keeps the value of an X- property as the file writes it
+    (vUnknown), escapes included; a value Tandem wrote is a vText and holds
+    the HTML itself.
+    """
+    if isinstance(prop, vText):
+        return str(prop)
+    return _TEXT_ESCAPE.sub(_unescaped, str(prop))
+
+
+def _unescaped(found: re.Match[str]) -> str:
+    character = found.group(1)
+    return "\n" if character in "nN" else character
 
 
 def _block_as_html(description: str) -> str | None:
@@ -1486,6 +1532,98 @@ def _replace_html_description(component: icalendar.Event, text: str) -> None:
         component["X-ALT-DESC"] = [new if v is old else v for v in values]
     else:
         component["X-ALT-DESC"] = new
+
+
+# -- moving DTSTART ------------------------------------------------------------
+
+
+def _rebased(
+    component: icalendar.Event, start: datetime
+) -> tuple[icalendar.Event, datetime]:
+    """Return a copy of a master whose DTSTART is moved forward towards `start`.
+
+    The expander (dateutil) walks an RRULE from DTSTART, so a weekly series
+    that began ten years ago costs 520 steps before the first occurrence in
+    the window. A rule counts its INTERVAL periods from DTSTART (RFC 5545,
+    3.3.10), so moving DTSTART and DTEND by a whole number of periods keeps
+    every later occurrence. COUNT counts occurrences from DTSTART, so such
+    rules stay as they are. The moved DTSTART lies at least the event's
+    length and two days before `start`, so occurrences that overlap the
+    window are still found. Also returns the earliest window start that the
+    copy is right for.
+    """
+    step = _rebase_step(component)
+    if step is None:
+        return component, _EARLIEST
+    first = component["DTSTART"].dt
+    length = _length_of(component, first)
+    latest = start - length - timedelta(days=2)
+    periods = _whole_periods(first, latest, step)
+    if periods <= 0:
+        return component, _EARLIEST
+
+    shift = relativedelta(**{step.unit: periods * step.interval})
+    moved = copy.copy(component)
+    for name in ("DTSTART", "DTEND"):
+        if name in component:
+            moved[name] = _shifted(component[name], shift)
+    moved_start = _as_datetime(moved["DTSTART"].dt, start.tzinfo or UTC)
+    return moved, moved_start + length + timedelta(days=2)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    unit: str
+    interval: int
+
+
+def _rebase_step(component: icalendar.Event) -> _Step | None:
+    """Return the rule's period, or None when DTSTART must stay where it is."""
+    rule = component.get("RRULE")
+    if not isinstance(rule, icalendar.vRecur) or "COUNT" in rule:
+        return None
+    if "EXRULE" in component or not isinstance(component.get("DTSTART"), vDDDTypes):
+        return None
+    frequency = str(_as_list(rule.get("FREQ", [""]))[0]).upper()
+    unit = _PERIOD_UNITS.get(frequency)
+    first = component["DTSTART"].dt
+    if unit is None or not isinstance(first, date):
+        return None
+    # A monthly or yearly rule without BYMONTHDAY takes the day from
+    # DTSTART; moving the 31st by months could land on the 30th.
+    if unit in ("months", "years") and first.day > 28:
+        return None
+    interval = int(_as_list(rule.get("INTERVAL", [1]))[0] or 1)
+    return _Step(unit, max(interval, 1))
+
+
+def _length_of(component: icalendar.Event, first: date) -> timedelta:
+    end = component.get("DTEND")
+    if end is not None and type(end.dt) is type(first):
+        return max(end.dt - first, timedelta(0))
+    duration = component.get("DURATION")
+    if duration is not None and isinstance(duration.dt, timedelta):
+        return max(duration.dt, timedelta(0))
+    return timedelta(days=1)
+
+
+def _whole_periods(first: date, latest: datetime, step: _Step) -> int:
+    """Return how many whole steps fit between `first` and `latest`, maybe fewer."""
+    begin = _as_datetime(first, latest.tzinfo or UTC)
+    if begin >= latest:
+        return 0
+    days = (latest - begin).days
+    per_step = {"days": 1, "weeks": 7, "months": 31, "years": 366}[step.unit]
+    # Months and years are counted with their longest length, so the result
+    # never overshoots; a few periods short only costs a few more steps.
+    return days // (per_step * step.interval)
+
+
+def _shifted(prop: Any, shift: relativedelta) -> vDDDTypes:
+    # relativedelta adds wall-clock time and keeps the zone, as RRULE does.
+    value = vDDDTypes(prop.dt + shift)
+    value.params.update(prop.params)
+    return value
 
 
 # -- free/busy ----------------------------------------------------------------

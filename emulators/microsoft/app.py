@@ -6,16 +6,24 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from . import batch, control, delta, graph, identity, schedule, subscriptions
+from . import batch, control, delta, graph, identity, mail, schedule, subscriptions
 from .errors import GraphError, graph_error_body, graph_error_response
 from .state import EmulatorState, Fault, LoggedRequest
 
 logger = logging.getLogger(__name__)
 
-# delta and schedule add their routes to graph.router when imported.
-ROUTE_MODULES = (delta, schedule)
+# delta, schedule and mail add their routes to graph.router when imported.
+ROUTE_MODULES = (delta, schedule, mail)
 
 FAULT_ERRORS = {
+    # As when another client saved the event between the caller's read and
+    # its write; the event itself is left as it was.
+    412: (
+        "ErrorIrresolvableConflict",
+        "The send or update operation could not be performed because the change "
+        "key passed in the request does not match the current change key for the "
+        "item.",
+    ),
     429: ("ApplicationThrottled", "Application is over its MailboxConcurrency limit."),
     500: ("InternalServerError", "The server encountered an internal error."),
     503: ("ServiceNotAvailable", "The service is temporarily unavailable."),

@@ -257,14 +257,15 @@ def add_teams_meeting(payload: dict) -> None:
 
 @router.post("/faults")
 async def inject_fault(request: Request) -> Response:
-    """Fail the next `count` Graph requests: {"status": 429|503, "count", "retry_after",
-    "method", "path_contains"}."""
+    """Fail the next `count` Graph requests: {"status": 412|429|500|503|504,
+    "count", "retry_after", "method", "path_contains"}."""
     state = get_state(request)
     payload = await json_body(request)
     status = int(payload.get("status") or 429)
-    if status not in (429, 503, 500, 504):
+    if status not in (412, 429, 500, 503, 504):
         raise control_error(
-            400, f"Fault status {status} is not supported; use 429, 500, 503 or 504."
+            400,
+            f"Fault status {status} is not supported; use 412, 429, 500, 503 or 504.",
         )
     fault = Fault(
         status=status,

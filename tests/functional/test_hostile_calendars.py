@@ -291,6 +291,41 @@ def test_broken_event_detect_reports(run: Run, case: str) -> None:
     assert "root:" not in result.output
 
 
+# Prints every file the run opens, one "opened PATH" line each, on stderr.
+_TRACE_OPENS = """
+import os
+import sys
+
+def trace(event, args):
+    if event == "open" and isinstance(args[0], (str, bytes, os.PathLike)):
+        print("opened", os.fsdecode(args[0]), file=sys.stderr)
+
+sys.addaudithook(trace)
+from addon.cli import main
+main()
+"""
+
+
+def test_tzid_path_opens_nothing(tenant_env: dict[str, str]) -> None:
+    command = [sys.executable, "-c", _TRACE_OPENS, "detect", "--ics"]
+    command += [str(DATA / "tzid_path.ics"), "--now", NOW]
+
+    done = subprocess.run(
+        command,
+        env={**os.environ, **tenant_env},
+        capture_output=True,
+        text=True,
+        timeout=RUN_LIMIT_SECONDS,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    opened = [line[7:] for line in done.stderr.splitlines() if line[:7] == "opened "]
+    assert str(DATA / "tzid_path.ics") in opened
+    assert "/etc/passwd" not in opened
+    assert [path for path in opened if "/../" in path] == []
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="sync builds its report with vars() on SkippedEvent, a slotted "
@@ -630,7 +665,7 @@ def test_dense_rule_finishes(
 
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    # A series that meets more often than daily is no 1:1.
+    # Expected rule: a series that meets more often than daily is no 1:1.
     assert row_of(report, "dense@hostile.test")["is_one_on_one"] is False
     assert_control_written(report, target)
 
@@ -653,7 +688,8 @@ def test_out_directory_rejected(run: Run, tmp_path: Path) -> None:
 def test_out_failure_records_nothing(run: Run, tmp_path: Path) -> None:
     folder = tmp_path / "folder"
     folder.mkdir()
-    sync(run, CONTROL, folder)
+    failed = sync(run, CONTROL, folder)
+    assert failed.exit_code == 2, explain(failed)
     target = tmp_path / "out.ics"
 
     report = sync_report(run, CONTROL, target)

@@ -57,7 +57,7 @@ class ConsentStart:
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What the token endpoint returned for an authorization code."""
+    """Tokens the token endpoint returned for an authorization code."""
 
     refresh_token: str
     access_token: str
@@ -160,7 +160,7 @@ def delegated_credentials(
 
 
 def revoke(config: GoogleConfig, token: str) -> bool:
-    """Ask Google to revoke a refresh token; return whether it answered 200."""
+    """Ask Google to revoke a refresh token; return whether Google accepted it."""
     with httpx.Client(timeout=config.timeout, trust_env=False) as http:
         response = http.post(config.revoke_uri, data={"token": token})
     return response.status_code == 200

@@ -8,7 +8,7 @@ through `execute`, which:
   Google's per-user quota (600 requests per minute per user per project, from
   the Calendar API "Usage limits" guide);
 - retries 403 `rateLimitExceeded`/`userRateLimitExceeded`, 429, 5xx and
-  timeouts with exponential backoff and jitter, as that guide asks, waiting
+  timeouts with exponential backoff and jitter, as that guide recommends, waiting
   at least the `Retry-After` Google sent;
 - turns a refused token refresh into `ConsentRequiredError`.
 
@@ -72,7 +72,7 @@ class GoogleSettings(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class GoogleConfig:
-    """What the Google clients need from the settings."""
+    """Settings of the Google clients: endpoints, OAuth client, timeouts, retries."""
 
     client_id: str = ""
     client_secret: str = ""
@@ -109,7 +109,7 @@ class GoogleConfig:
 class Pacer:
     """Spaces the requests of each person at least 1/rate seconds apart.
 
-    NOTE: the spacing holds within one process. Several workers serving the
+    NOTE: the spacing applies within one process. Several workers serving the
     same person each pace on their own; Tandem serialises the work of one
     calendar, which keeps that rare.
     """
@@ -165,7 +165,7 @@ class GoogleClient:
         self._credentials = credentials
         self.calendar = self._build("calendar", "v3")
         self._directory: Resource | None = None
-        #: Requests sent, retries included; the benchmark and tests read it.
+        #: Requests sent, retries included; the sync task reports it.
         self.requests = 0
 
     @property

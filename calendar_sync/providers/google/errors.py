@@ -1,7 +1,7 @@
 """Errors of the Google Calendar provider.
 
 ProviderError (calendar_sync.errors)
- ├── GoogleApiError          Google answered a request with an error status
+ ├── GoogleApiError          Google returned an error status for a request
  │    ├── RateLimitedError   403 rateLimitExceeded, 429 or 5xx outlasted the retries
  │    └── NotOrganizerError  the connected person does not organize the event
  └── ConsentRequiredError    the token endpoint answered invalid_grant; consent again
@@ -13,7 +13,7 @@ from calendar_sync.errors import ProviderError
 
 
 class GoogleApiError(ProviderError):
-    """Google answered with an error status; `reason` is the first error reason."""
+    """Google returned an error status; `reason` is the first error reason."""
 
     def __init__(self, method: str, status: int, reason: str) -> None:
         self.method = method

@@ -69,9 +69,9 @@ def event_id_for(uid: str) -> str:
 def instance_id(series_id: str, original: datetime, all_day: bool) -> str:
     """Return the id Google gives the occurrence of `series_id` at `original`.
 
-    NOTE: the `<series>_<UTC start>` form (`<series>_<date>` for all-day
-    series) is what Google returns for instance ids, not a documented
-    contract; the provider prefers ids it has read from events.instances.
+    NOTE: Google returns instance ids in the `<series>_<UTC start>` form
+    (`<series>_<date>` for all-day series), but does not document it. So the
+    provider prefers ids it has read from events.instances.
     """
     if all_day:
         return f"{series_id}_{original:%Y%m%d}"
@@ -135,7 +135,7 @@ def event_from_google(item: dict[str, Any], default_zone: str = "UTC") -> Event:
 def removed_key(
     item: dict[str, Any], default_zone: str = "UTC"
 ) -> tuple[str, datetime | None]:
-    """The (uid, recurrence id) a cancelled item in a listing removes."""
+    """Return the (uid, recurrence id) that a cancelled item in a listing removes."""
     original = item.get("originalStartTime")
     if item.get("recurringEventId") and original:
         return str(item["recurringEventId"]), parse_when(original, default_zone)[0]
@@ -241,7 +241,7 @@ def _when(moment: datetime, timezone: str) -> dict[str, str]:
 
 
 def new_event_body(event: NewEvent) -> dict[str, Any]:
-    """The events.insert body of a NewEvent, with its deterministic id."""
+    """Build the events.insert body of a NewEvent, with its deterministic id."""
     attendees = [
         {"email": person.email, **({"displayName": person.name} if person.name else {})}
         for person in event.attendees

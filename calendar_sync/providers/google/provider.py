@@ -1,7 +1,7 @@
 """`GoogleCalendarProvider`: the provider contract for one person's primary calendar.
 
 Changes come from `events.list` with the stored `syncToken`; the first
-listing (and any after Google answers 410 Gone) starts at `lookback` before
+listing (and any after Google returns 410 Gone) starts at `lookback` before
 now, so a calendar's old single events are not read at all. Writes go to the
 organizer's copy only, with `If-Match` on the ETag and `sendUpdates=none`;
 new events are created with a deterministic id and `sendUpdates=all`.
@@ -75,7 +75,7 @@ class GoogleCalendarProvider(CalendarProvider):
             if error.status != 410:
                 raise
             # Google documents 410 on a sync token as "wipe the store and
-            # sync in full"; `full=True` tells the caller to do that.
+            # sync in full", and `full=True` makes the caller do so.
             log.info("sync token expired, listing in full", extra=self._ids())
             return self._full_listing()
         return self._change_set(items, token, full=False)
@@ -215,7 +215,9 @@ class GoogleCalendarProvider(CalendarProvider):
                 str(key), self.address, str(organizer.get("email", ""))
             )
 
-    def _write_error(self, error: GoogleApiError, key: EventKey, etag: str) -> Exception:
+    def _write_error(
+        self, error: GoogleApiError, key: EventKey, etag: str
+    ) -> Exception:
         if error.status == 412:
             return ConflictError(str(key), etag, "")
         if error.status in _GONE:

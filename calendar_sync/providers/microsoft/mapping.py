@@ -14,6 +14,7 @@ name ("W. Europe Standard Time") or an IANA name.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -40,6 +41,14 @@ SOURCE = "microsoft"
 #: The GUID is Tandem's own property set; Graph requires the
 #: "String {guid} Name name" form for named string properties.
 STATE_PROPERTY_ID = "String {6c1d3e52-8a4f-4b1e-9d2a-7f5e0c3b9a18} Name TandemState"
+
+#: Key in a master's `extra`: the Graph ids of its instances seen, space
+#: separated, which is how a `@removed` instance id finds its series.
+INSTANCE_IDS = "instance_ids"
+
+#: `Event` fields left out of `content_hash`: the ETag, and the provider's
+#: own bookkeeping in `extra`.
+_UNHASHED = ("etag", "extra")
 
 _DAYS = {
     "monday": "MO",
@@ -158,6 +167,19 @@ def event_from_graph(data: dict[str, Any]) -> Event:
         source=SOURCE,
         extra=_extra(data, kind),
     )
+
+
+def content_hash(event: Event) -> str:
+    """Return a SHA-256 hex digest of the event fields Tandem reads.
+
+    Two reads of an unchanged event give the same hash even when Graph gave
+    them different ETags.
+    """
+    data = event.to_dict()
+    for name in _UNHASHED:
+        data.pop(name, None)
+    text = json.dumps(data, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _identity(

@@ -6,6 +6,14 @@ never sent), so a window that time has used up is replaced by a full round.
 Delta lists instances only, so the masters of the series it names are read
 with `$batch`, up to 20 per request.
 
+Given Tandem's stored copy (`StoredCopy`), an incremental round costs fewer
+reads. An exception that matches its stored copy is Tandem's own write coming
+back, so it is dropped and its master is not read again. It matches on the
+ETag that the PATCH returned, and where Graph has changed the ETag since, on
+`mapping.content_hash`, a hash of the fields Tandem reads. `@removed` carries
+only instance ids, which the stored copy maps back to their series, so a
+deleted series is found gone.
+
 Does a body-only PATCH notify attendees?
     Yes, going by the evidence. Graph's v1.0 "Update event" reference
     (learn.microsoft.com/graph/api/event-update) documents meeting updates
@@ -28,8 +36,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from calendar_sync.errors import ConflictError, NotFoundError, ProviderError
@@ -78,6 +87,22 @@ _WEEKDAYS = [
 ]
 
 
+class StoredCopy(Protocol):
+    """Read access to Tandem's stored copy of the mailbox's calendar."""
+
+    def event(self, key: EventKey) -> Event | None:
+        """Return the stored master, single event or exception with `key`."""
+        ...
+
+    def owners(self, graph_ids: list[str]) -> dict[str, EventKey]:
+        """Map Graph instance ids to the stored event they belong to.
+
+        An exception's id maps to its own key; a plain occurrence's id maps
+        to its series (a key without a recurrence id).
+        """
+        ...
+
+
 def _expand_state() -> str:
     return f"singleValueExtendedProperties($filter=id eq '{mapping.STATE_PROPERTY_ID}')"
 
@@ -100,8 +125,10 @@ class GraphProvider(CalendarProvider):
         past: timedelta = timedelta(days=28),
         ahead: timedelta = timedelta(days=92),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stored: StoredCopy | None = None,
     ) -> None:
         self.client = client
+        self.stored = stored
         self.past = past
         self.ahead = ahead
         self.now = now
@@ -168,21 +195,33 @@ class GraphProvider(CalendarProvider):
     def _change_set(
         self, items: list[dict[str, Any]], cursor: str, full: bool
     ) -> ChangeSet:
-        removed = [EventKey(str(item["id"])) for item in items if "@removed" in item]
-        present = [item for item in items if "@removed" not in item]
+        removed, series_ids = self._removals(items)
         events: list[Event] = []
-        series_ids: list[str] = []
-        for item in present:
+        instance_ids: dict[str, set[str]] = {}
+        skipped = 0
+        for item in items:
+            if "@removed" in item:
+                continue
             event = self._remember(mapping.event_from_graph(item))
-            if item.get("type") in ("occurrence", "exception"):
-                if event.uid not in series_ids:
-                    series_ids.append(event.uid)
-                if item.get("type") == "exception":
-                    events.append(event)
-            else:
+            kind = item.get("type")
+            if kind not in ("occurrence", "exception"):
+                events.append(event)
+                continue
+            instance_ids.setdefault(event.uid, set()).add(str(item["id"]))
+            # A full round must list every stored event, or the caller takes
+            # the missing ones for deleted.
+            if kind == "exception" and not full and self._is_stored(event):
+                skipped += 1
+                continue
+            if event.uid not in series_ids:
+                series_ids.append(event.uid)
+            if kind == "exception":
                 events.append(event)
 
         masters, gone = self._read_masters(series_ids)
+        masters = [
+            self._with_instance_ids(master, instance_ids, full) for master in masters
+        ]
         removed.extend(EventKey(uid) for uid in gone)
         log.info(
             "listed changes",
@@ -190,10 +229,62 @@ class GraphProvider(CalendarProvider):
                 **self._ids(),
                 "items": len(items),
                 "series": len(series_ids),
+                "own_writes": skipped,
                 "full": full,
             },
         )
         return ChangeSet(tuple(masters + events), tuple(removed), cursor, full)
+
+    def _removals(
+        self, items: list[dict[str, Any]]
+    ) -> tuple[list[EventKey], list[str]]:
+        """Return the removed keys and the series whose masters must be read.
+
+        Graph reports a deleted series, or one cancelled occurrence, as
+        `@removed` entries with instance ids only. Their series is read
+        again: a 404 marks it gone, otherwise its cancelled occurrences are
+        current again.
+        """
+        graph_ids = [str(item["id"]) for item in items if "@removed" in item]
+        owners = self.stored.owners(graph_ids) if self.stored and graph_ids else {}
+        removed: list[EventKey] = []
+        series_ids: list[str] = []
+        for graph_id in graph_ids:
+            owner = owners.get(graph_id)
+            if owner is None:
+                removed.append(EventKey(graph_id))
+                continue
+            if owner.recurrence_id is not None:
+                removed.append(owner)
+            if owner.uid not in series_ids:
+                series_ids.append(owner.uid)
+        return removed, series_ids
+
+    def _is_stored(self, event: Event) -> bool:
+        """Whether `event` equals Tandem's stored copy (by ETag, else by content)."""
+        stored = self.stored.event(event.key) if self.stored else None
+        if stored is None:
+            return False
+        if stored.etag and stored.etag == event.etag:
+            return True
+        return mapping.content_hash(stored) == mapping.content_hash(event)
+
+    def _with_instance_ids(
+        self, master: Event, instance_ids: dict[str, set[str]], full: bool
+    ) -> Event:
+        """Keep the ids of the master's instances, so `@removed` can be mapped.
+
+        A full round lists every instance in the window; an incremental round
+        adds the ones it saw to those stored.
+        """
+        ids = set(instance_ids.get(master.uid, set()))
+        stored = None if full or not self.stored else self.stored.event(master.key)
+        if stored is not None:
+            ids.update(stored.extra.get(mapping.INSTANCE_IDS, "").split())
+        if not ids:
+            return master
+        extra = {**master.extra, mapping.INSTANCE_IDS: " ".join(sorted(ids))}
+        return replace(master, extra=extra)
 
     def _read_masters(self, series_ids: list[str]) -> tuple[list[Event], list[str]]:
         """Read the series masters in `$batch` requests; return them and the gone."""

@@ -7,16 +7,20 @@ an application token; everything Tandem does goes through the provider.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from ms_fixtures import TenantSetup, ms_server_fixture, ms_tenant_fixture  # noqa: F401
+from sqlalchemy.orm import Session
 
+from addon import event_store, models
 from calendar_sync import merge
 from calendar_sync.errors import ConflictError, ProviderError
 from calendar_sync.inject import Outcome, inject_block
-from calendar_sync.models import Attendee, EventKey, NewEvent
+from calendar_sync.models import Attendee, Event, EventKey, NewEvent
 from calendar_sync.providers.microsoft import mapping
 from calendar_sync.providers.microsoft.auth import MicrosoftConfig
 from calendar_sync.providers.microsoft.errors import (
@@ -626,3 +630,150 @@ def test_edit_inside_block_read_back(ms_tenant: TenantSetup) -> None:
     assert seen[0] == ["- Ask about training"]
     assert result.outcome is Outcome.UNCHANGED
     assert "Ask about training" in (result.block_body or "")
+
+
+# -- the stored copy ----------------------------------------------------------
+
+
+def stored_calendar(session: Session) -> models.Calendar:
+    tenant = models.Tenant(name=f"stored-{uuid.uuid4().hex[:8]}")
+    session.add(tenant)
+    session.flush()
+    calendar = models.Calendar(tenant_id=tenant.id, provider="microsoft", address=MILA)
+    session.add(calendar)
+    session.flush()
+    return calendar
+
+
+def synced_provider(
+    tenant: TenantSetup, session: Session
+) -> tuple[GraphProvider, models.Calendar, str]:
+    """Return a provider whose first full round is stored, and its cursor."""
+    calendar = stored_calendar(session)
+    provider = provider_for(tenant, stored=event_store.StoredEvents(session, calendar))
+    changes = provider.list_changes(None)
+    event_store.apply_changes(session, calendar, changes)
+    return provider, calendar, changes.cursor
+
+
+def write_occurrence(
+    provider: GraphProvider, session: Session, calendar: models.Calendar, key: EventKey
+) -> Event:
+    """PATCH one occurrence's body and store the result, as SyncService does."""
+    event = provider.get_event(key)
+    assert event is not None
+    written = provider.update_description(key, "<p>Agenda</p>", event.etag)
+    event_store.remember(session, calendar.id, calendar.tenant_id, written)
+    return written
+
+
+def test_own_write_one_request(ms_tenant: TenantSetup, session: Session) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, calendar, cursor = synced_provider(ms_tenant, session)
+    key = EventKey(master["id"], datetime(2027, 3, 9, 10, tzinfo=BERLIN))
+    write_occurrence(provider, session, calendar, key)
+    ms_tenant.control("DELETE", "/requests")
+
+    changes = provider.list_changes(cursor)
+
+    assert changes.events == ()
+    assert changes.removed == ()
+    requests = graph_requests(ms_tenant)
+    assert len(requests) == 1
+    assert requests[0]["path"].endswith("/calendarView/delta")
+
+
+def test_own_write_matched_by_content(ms_tenant: TenantSetup, session: Session) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, calendar, cursor = synced_provider(ms_tenant, session)
+    key = EventKey(master["id"], datetime(2027, 3, 9, 10, tzinfo=BERLIN))
+    written = write_occurrence(provider, session, calendar, key)
+    # As if Graph had given the item a new ETag without changing what Tandem reads.
+    event_store.remember(
+        session, calendar.id, calendar.tenant_id, replace(written, etag='W/"older"')
+    )
+
+    changes = provider.list_changes(cursor)
+
+    assert changes.events == ()
+
+
+def test_changed_exception_still_listed(
+    ms_tenant: TenantSetup, session: Session
+) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, calendar, cursor = synced_provider(ms_tenant, session)
+    key = EventKey(master["id"], datetime(2027, 3, 9, 10, tzinfo=BERLIN))
+    written = write_occurrence(provider, session, calendar, key)
+    ms_tenant.graph(
+        "PATCH",
+        f"/users/{MILA}/events/{written.extra['graph_id']}",
+        ms_tenant.app_token(),
+        json={"subject": "Moved 1:1"},
+    )
+
+    changes = provider.list_changes(cursor)
+
+    summaries = sorted(event.summary for event in changes.events)
+    assert summaries == ["Mila / Ravi 1:1", "Moved 1:1"]
+
+
+def test_full_round_keeps_own_writes(ms_tenant: TenantSetup, session: Session) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, calendar, cursor = synced_provider(ms_tenant, session)
+    key = EventKey(master["id"], datetime(2027, 3, 9, 10, tzinfo=BERLIN))
+    write_occurrence(provider, session, calendar, key)
+    ms_tenant.control("POST", "/delta-tokens/expire")
+
+    changes = provider.list_changes(cursor)
+
+    assert changes.full is True
+    assert key in {event.key for event in changes.events}
+
+
+def test_master_keeps_instance_ids(ms_tenant: TenantSetup, session: Session) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, calendar, _ = synced_provider(ms_tenant, session)
+    occurrence = provider.list_instances(master["id"], NOW, NOW + timedelta(days=8))[0]
+
+    stored = event_store.StoredEvents(session, calendar)
+
+    owners = stored.owners([occurrence.extra["graph_id"], "unknown-id"])
+    assert owners == {occurrence.extra["graph_id"]: EventKey(master["id"])}
+
+
+def test_deleted_series_found_gone(ms_tenant: TenantSetup, session: Session) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, calendar, cursor = synced_provider(ms_tenant, session)
+    key = EventKey(master["id"], datetime(2027, 3, 9, 10, tzinfo=BERLIN))
+    write_occurrence(provider, session, calendar, key)
+    ms_tenant.graph(
+        "DELETE", f"/users/{MILA}/events/{master['id']}", ms_tenant.app_token()
+    )
+
+    changes = provider.list_changes(cursor)
+    affected = event_store.apply_changes(session, calendar, changes)
+
+    assert EventKey(master["id"]) in changes.removed
+    assert key in changes.removed
+    assert affected == {master["id"]}
+    assert event_store.series_members(session, calendar, master["id"]) == []
+
+
+def test_cancelled_occurrence_rereads_master(
+    ms_tenant: TenantSetup, session: Session
+) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, _, cursor = synced_provider(ms_tenant, session)
+    occurrence = provider.list_instances(master["id"], NOW, NOW + timedelta(days=8))[0]
+    ms_tenant.graph(
+        "DELETE",
+        f"/users/{MILA}/events/{occurrence.extra['graph_id']}",
+        ms_tenant.app_token(),
+    )
+
+    changes = provider.list_changes(cursor)
+
+    assert changes.removed == ()
+    assert [event.uid for event in changes.events] == [master["id"]]
+    assert changes.events[0].exdates == (occurrence.start,)
