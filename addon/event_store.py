@@ -79,6 +79,9 @@ def apply_changes(
     ]
     if changes.full:
         gone.extend(row for ident, row in existing.items() if ident not in seen)
+    # A removed instance Tandem never stored (a cancelled occurrence that was
+    # not an exception before) still changes its series' next occurrence.
+    affected.update(key.uid for key in changes.removed)
     for row in gone:
         affected.add(row.uid)
         session.delete(row)

@@ -362,6 +362,13 @@ class SyncService:
             if self._is_switched_off(series):
                 row.action, row.detail = self._clear_upcoming(provider, series, view)
                 series.state = "opted-out"
+            elif provider.owner and provider.owner != series.organizer_email:
+                row.action = "skipped"
+                row.detail = (
+                    f"{provider.owner} does not organize this 1:1; its agenda is "
+                    f"written from the calendar of {series.organizer_email}"
+                )
+                series.state = "not-organizer"
             else:
                 self._refresh_agenda(provider, series, view, row)
                 row.followup = self._plan_followups(provider, series, view)

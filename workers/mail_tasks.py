@@ -20,7 +20,7 @@ from addon.mail.intake import process_inbound
 from addon.mail.outbox import CLAIM_LEASE, deliver, pending_ids
 from addon.mail.refresh import refresh_calendar
 from addon.mail.reminders import queue_agenda_emails
-from addon.mail.sending import transport_from_settings
+from addon.mail.sending import open_transport
 from addon.mail.store import pending_inbound
 from addon.settings import get_settings
 from workers.app import app
@@ -59,13 +59,14 @@ def _factory() -> sessionmaker[Session]:
 def send_email(outbound_id: int) -> str:
     """Send one queued email; temporary failures retry with exponential backoff."""
     settings = get_settings()
-    status = deliver(
-        _factory(),
-        outbound_id,
-        transport_from_settings(settings),
-        settings.sender_address,
-        datetime.now(UTC),
-    )
+    with open_transport(settings, _factory()) as transport:
+        status = deliver(
+            _factory(),
+            outbound_id,
+            transport,
+            settings.sender_address,
+            datetime.now(UTC),
+        )
     return str(status) if status else "skipped"
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from addon import db
 from addon.mail.errors import PermanentSendError, TemporarySendError
-from addon.mail.sending import Transport
+from addon.mail.sending import Transport, TransportPicker, pick_transport
 from addon.models import MailStatus, OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -87,13 +87,15 @@ def claim(factory: sessionmaker[Session], outbound_id: int, now: datetime) -> bo
 def deliver(
     factory: sessionmaker[Session],
     outbound_id: int,
-    transport: Transport,
+    transport: Transport | TransportPicker,
     sender: str,
     now: datetime,
 ) -> MailStatus | None:
     """Claim and send one queued email; return its new status.
 
-    Returns None when another worker has claimed the row or it was sent.
+    `transport` is one transport for every email, or a picker that returns
+    the transport of the email's tenant. Returns None when another worker
+    has claimed the row or it was sent.
     Re-raises TemporarySendError after putting the row back to pending, so
     the caller can retry later.
     """
@@ -104,8 +106,9 @@ def deliver(
     with factory() as session:
         row = session.get(OutboundEmail, outbound_id)
         raw, recipient = (row.raw or b"", row.recipient) if row else (b"", "")
+        tenant_id = row.tenant_id if row else None
     try:
-        transport.send(raw, sender, [recipient])
+        pick_transport(transport, tenant_id).send(raw, sender, [recipient])
     except TemporarySendError as error:
         status = _record_failure(factory, outbound_id, error, permanent=False)
         if status is MailStatus.PENDING:

@@ -8,17 +8,26 @@ the transport.
 from __future__ import annotations
 
 import base64
+import email
+import email.policy
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from email.headerregistry import Address
 from typing import Protocol
 
 import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from addon.errors import SettingsError
 from addon.mail.errors import PermanentSendError, TemporarySendError
+from addon.mail.models import TenantGraphSender
+from addon.models import MicrosoftConnection
 from addon.settings import Settings
+from calendar_sync.errors import ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +91,12 @@ def _by_code(code: int, what: str) -> TemporarySendError | PermanentSendError:
 class GraphTransport:
     """Sends through Microsoft Graph `POST /users/{mailbox}/sendMail`.
 
-    Graph takes the whole MIME message base64-encoded in a text/plain body,
-    so the message leaves exactly as composed. `access_token` returns a
-    current OAuth token with the Mail.Send permission for the tenant.
+    Graph takes the whole MIME message base64-encoded in a text/plain body
+    (learn.microsoft.com/graph/api/user-sendmail), so the message leaves as
+    composed, except that its From header names `mailbox`: Exchange Online
+    rejects a MIME message whose From is a mailbox the sender may not send
+    as. `access_token` returns a current OAuth token with the Mail.Send
+    permission for the tenant.
     """
 
     def __init__(
@@ -102,19 +114,46 @@ class GraphTransport:
     def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> None:
         url = f"{self.base_url}/users/{self.mailbox}/sendMail"
         headers = {
-            "Authorization": f"Bearer {self.access_token()}",
+            "Authorization": f"Bearer {self._token()}",
             "Content-Type": "text/plain",
         }
+        body = base64.b64encode(with_from(raw, self.mailbox))
         try:
-            response = self.client.post(
-                url, content=base64.b64encode(raw), headers=headers
-            )
+            response = self.client.post(url, content=body, headers=headers)
         except httpx.TransportError as error:
             raise TemporarySendError(
                 f"Graph sendMail could not be reached ({type(error).__name__}); "
                 "the send is retried."
             ) from None
         _check_graph(response)
+
+    def _token(self) -> str:
+        try:
+            return self.access_token()
+        except ProviderError as error:
+            # A refused token (consent withdrawn, app removed) does not heal
+            # by retrying; an admin has to grant consent again.
+            raise PermanentSendError(
+                f"No Graph token for mailbox {self.mailbox}: {error}"
+            ) from None
+
+
+def with_from(raw: bytes, mailbox: str) -> bytes:
+    """Return `raw` with its From address replaced by `mailbox`.
+
+    The display name is kept. The message is re-serialised by the email
+    package, which leaves the body and the other headers as they were.
+    """
+    message = email.message_from_bytes(raw, policy=email.policy.SMTP)
+    current = message.get("From")
+    addresses = getattr(current, "addresses", ())
+    if len(addresses) == 1 and addresses[0].addr_spec.lower() == mailbox.lower():
+        return raw
+
+    name = addresses[0].display_name if addresses else ""
+    del message["From"]
+    message["From"] = Address(display_name=name, addr_spec=mailbox)
+    return message.as_bytes()
 
 
 def _check_graph(response: httpx.Response) -> None:
@@ -132,23 +171,136 @@ def _check_graph(response: httpx.Response) -> None:
     )
 
 
-def transport_from_settings(
-    settings: Settings, graph_token: Callable[[], str] | None = None
+#: Picks the transport for the tenant an email belongs to (None: no tenant).
+TransportPicker = Callable[[int | None], Transport]
+
+
+def pick_transport(
+    transport: Transport | TransportPicker, tenant_id: int | None
 ) -> Transport:
-    """Return the transport that `settings.mail_transport` names."""
+    """Return `transport` itself, or the one a picker chooses for `tenant_id`."""
+    if hasattr(transport, "send"):
+        return transport  # type: ignore[return-value]
+    return transport(tenant_id)  # type: ignore[operator]
+
+
+def smtp_from_settings(settings: Settings) -> SmtpTransport:
+    """Return the SMTP transport the TANDEM_SMTP_* settings describe."""
+    return SmtpTransport(
+        settings.smtp_host,
+        settings.smtp_port,
+        user=settings.smtp_user,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+        timeout=settings.smtp_timeout,
+    )
+
+
+def transport_from_settings(
+    settings: Settings, factory: sessionmaker[Session] | None = None
+) -> Transport | TransportPicker:
+    """Return the transport that `settings.mail_transport` names.
+
+    "smtp" returns one SMTP transport for every email. "graph" returns a
+    `TenantGraphTransports`, which sends each tenant's email through Graph
+    where the tenant gave admin consent and named a sender mailbox, and
+    through SMTP otherwise; it needs `factory` to read those rows.
+    """
     if settings.mail_transport == "smtp":
-        return SmtpTransport(
-            settings.smtp_host,
-            settings.smtp_port,
-            user=settings.smtp_user,
-            password=settings.smtp_password,
-            starttls=settings.smtp_starttls,
-            timeout=settings.smtp_timeout,
-        )
-    if settings.mail_transport == "graph" and graph_token is not None:
-        return GraphTransport(settings.sender_address, graph_token)
+        return smtp_from_settings(settings)
+    if settings.mail_transport == "graph" and factory is not None:
+        return TenantGraphTransports(settings, factory)
     raise SettingsError(
         f"TANDEM_MAIL_TRANSPORT={settings.mail_transport!r} cannot be used here; "
-        "set it to smtp, or to graph where the tenant granted Mail.Send and a "
-        "token source is configured."
+        "set it to smtp, or to graph where a database session factory is given."
     )
+
+
+@contextmanager
+def open_transport(
+    settings: Settings, factory: sessionmaker[Session]
+) -> Iterator[Transport | TransportPicker]:
+    """Yield `transport_from_settings`, closing its HTTP connections at the end."""
+    transport = transport_from_settings(settings, factory)
+    try:
+        yield transport
+    finally:
+        if isinstance(transport, TenantGraphTransports):
+            transport.close()
+
+
+class TenantGraphTransports:
+    """Sends each tenant's email through Graph when the tenant is set up for it.
+
+    A tenant is set up when it has an active Microsoft 365 connection of kind
+    "tenant" (admin consent) and a `TenantGraphSender` row. Its tokens come
+    from the client credentials flow of that directory, and the transport is
+    kept per tenant so the token and the HTTP connections are reused. Every
+    other tenant, and email with no tenant, goes through SMTP.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        factory: sessionmaker[Session],
+        fallback: Transport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.fallback = fallback or smtp_from_settings(settings)
+        self._client = httpx.Client(
+            timeout=settings.ms_timeout, verify=settings.ms_ca_bundle or True
+        )
+        self._by_tenant: dict[tuple[str, str], GraphTransport] = {}
+
+    def close(self) -> None:
+        """Close the HTTP connections that the Graph transports share."""
+        self._client.close()
+
+    def __call__(self, tenant_id: int | None) -> Transport:
+        route = None if tenant_id is None else self._graph_route(tenant_id)
+        if route is None:
+            log.info("email goes through SMTP", extra={"tenant": tenant_id})
+            return self.fallback
+        if route not in self._by_tenant:
+            self._by_tenant[route] = self._graph_transport(*route)
+        return self._by_tenant[route]
+
+    def _graph_route(self, tenant_id: int) -> tuple[str, str] | None:
+        """Return the tenant's directory id and sender mailbox, or None."""
+        with self.factory() as session:
+            sender = session.get(TenantGraphSender, tenant_id)
+            directory_id = session.scalar(
+                select(MicrosoftConnection.directory_id).where(
+                    MicrosoftConnection.tenant_id == tenant_id,
+                    MicrosoftConnection.kind == "tenant",
+                    MicrosoftConnection.state == "active",
+                    MicrosoftConnection.directory_id != "",
+                )
+            )
+        if sender is None or not sender.mailbox or directory_id is None:
+            return None
+        return directory_id, sender.mailbox
+
+    def _graph_transport(self, directory_id: str, mailbox: str) -> GraphTransport:
+        # Imported here: the provider package pulls in msal, which only the
+        # Graph path needs.
+        from calendar_sync.providers.microsoft.auth import (
+            MicrosoftConfig,
+            app_tokens,
+        )
+
+        settings = self.settings
+        config = MicrosoftConfig(
+            client_id=settings.ms_client_id,
+            client_secret=settings.ms_client_secret,
+            authority_host=settings.ms_authority_host,
+            graph_url=settings.ms_graph_url,
+            ca_bundle=settings.ms_ca_bundle,
+            timeout=settings.ms_timeout,
+        )
+        tokens = app_tokens(config, directory_id)
+        base_url = f"{settings.ms_graph_url.rstrip('/')}/v1.0"
+        return GraphTransport(
+            mailbox, tokens.access_token, client=self._client, base_url=base_url
+        )

@@ -67,6 +67,16 @@ class CalendarProvider(abc.ABC):
     #: and written out again.
     persistent: bool = False
 
+    @property
+    def owner(self) -> str | None:
+        """The normalised address of the person whose calendar this is, if known.
+
+        Tandem writes only as the organizer, so a 1:1 that this person does
+        not organize is left to the organizer's own calendar. Files have no
+        owner and return None.
+        """
+        return None
+
     @abc.abstractmethod
     def list_changes(self, cursor: str | None) -> ChangeSet:
         """List events changed since `cursor`, or all events when it is None."""

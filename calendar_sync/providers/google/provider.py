@@ -17,7 +17,13 @@ from typing import Any
 from googleapiclient.http import HttpRequest
 
 from calendar_sync.errors import ConflictError, NotFoundError
-from calendar_sync.models import BusyInterval, Event, EventKey, NewEvent
+from calendar_sync.models import (
+    BusyInterval,
+    Event,
+    EventKey,
+    NewEvent,
+    normalise_email,
+)
 from calendar_sync.providers.base import CalendarProvider, ChangeSet
 from calendar_sync.providers.google import mapping
 from calendar_sync.providers.google.client import GoogleClient
@@ -58,6 +64,10 @@ class GoogleCalendarProvider(CalendarProvider):
         self.now = now
         # The latest resource read per key: its id, ETag and organizer.
         self._read: dict[EventKey, dict[str, Any]] = {}
+
+    @property
+    def owner(self) -> str:
+        return normalise_email(self.address)
 
     @property
     def _events(self) -> Any:
