@@ -45,6 +45,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("CELERY_BROKER_URL", "TANDEM_BROKER_URL"),
         description="Celery broker; empty runs tasks in the calling process",
     )
+    celery_queue: str = Field(
+        "tandem", description="Celery queue Tandem's tasks are sent to and read from"
+    )
     tenant: str = Field("default", description="tenant used by the file-mode commands")
     domains: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

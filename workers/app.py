@@ -27,6 +27,7 @@ def create_celery() -> Celery:
         broker_url=settings.broker_url or "memory://",
         result_backend=settings.broker_url or None,
         task_always_eager=not settings.broker_url,
+        task_default_queue=settings.celery_queue,
         task_eager_propagates=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from celery.schedules import crontab
 from sqlalchemy.orm import Session, sessionmaker
 
-from addon import db
+from addon import db, models
 from addon.mail.errors import TemporarySendError
 from addon.mail.intake import process_inbound
 from addon.mail.outbox import CLAIM_LEASE, deliver, pending_ids
-from addon.mail.refresh import refresh_calendar
+from addon.mail.refresh import SyncTarget, refresh_calendar, sync_target
 from addon.mail.reminders import queue_agenda_emails
 from addon.mail.sending import open_transport
 from addon.mail.store import pending_inbound
@@ -87,9 +87,54 @@ def process_inbound_email(inbound_id: int) -> dict[str, object]:
 
 
 @tandem_task(name="tandem.refresh_invites", max_retries=3)
-def refresh_invites(calendar_id: int) -> int | None:
-    """Sync one calendar so its invites show the topics added by email."""
-    return refresh_calendar(_factory(), get_settings(), calendar_id, datetime.now(UTC))
+def refresh_invites(calendar_id: int) -> dict[str, object]:
+    """Sync one calendar so its invites show the topics added by email.
+
+    An iCalendar calendar is synced here. A Google or Microsoft 365 calendar
+    gets its provider's normal sync task, queued like a change notification
+    queues it, so a sync already waiting for that calendar absorbs this one.
+    """
+    with _factory()() as session:
+        calendar = session.get(models.Calendar, calendar_id)
+        target = sync_target(session, calendar) if calendar is not None else None
+    if target is not None:
+        return {"calendar_id": calendar_id, **_queue_provider_sync(target)}
+
+    written = refresh_calendar(
+        _factory(), get_settings(), calendar_id, datetime.now(UTC)
+    )
+    return {"calendar_id": calendar_id, "written": written}
+
+
+def _queue_provider_sync(target: SyncTarget) -> dict[str, object]:
+    if target.provider == "microsoft":
+        queued = _queue_microsoft_sync(target.row_id)
+    else:
+        queued = _queue_google_sync(target.row_id)
+    return {"queued": target.provider, "already_queued": not queued}
+
+
+# The provider modules are imported on use, so the email worker loads each
+# provider's client libraries only when it refreshes a calendar of that kind.
+
+
+def _queue_microsoft_sync(mailbox_id: int) -> list[int]:
+    from workers import microsoft_tasks
+
+    with db.transaction(_factory()) as session:
+        queued = microsoft_tasks.queue_sync(session, [mailbox_id])
+    for queued_id in queued:
+        microsoft_tasks.sync_mailbox.delay(queued_id)
+    return queued
+
+
+def _queue_google_sync(google_calendar_id: int) -> list[int]:
+    from workers import google_tasks
+
+    with db.transaction(_factory()) as session:
+        queued = google_tasks.queue_sync(session, [google_calendar_id])
+    google_tasks.send_syncs(queued)
+    return queued
 
 
 @tandem_task(name="tandem.send_agenda_emails", max_retries=0)

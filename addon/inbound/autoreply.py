@@ -61,7 +61,7 @@ def _has_personal_text(body: str) -> bool:
     """Tell whether a body shows signs that a person wrote it in a mail client.
 
     Those signs are quoted history (Exchange's Automatic Replies and Gmail's
-    vacation responder send their own text without the message they answer),
+    vacation responder send their own text without the message they reply to),
     a bullet or numbered item, or a section prefix such as "growth:".
     """
     text = body.replace("\r\n", "\n").strip()

@@ -100,13 +100,14 @@ def strip_quoted(text: str) -> str:
     underscore rule, or a header block such as "From:/Sent:/To:/Subject:"
     or "Van:/Verzonden:/Aan:/Onderwerp:". When an attribution is followed
     by `>` lines and the sender wrote more below them (an inline or bottom
-    reply), only the attribution and the quote are removed. A trailing
-    block of `>` lines is removed; `>` lines followed by the sender's own
-    text are kept so an inline reply keeps its context.
+    reply), only the attribution and the quote are removed. When no
+    marker ends the text, a trailing block of `>` lines is removed as
+    unmarked history. `>` lines followed by the sender's own text, or by a
+    marker, are kept so an inline reply keeps its context.
     """
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    kept = _remove_marked_history(lines)
-    if len(kept) == len(lines):
+    kept, cut_at_marker = _remove_marked_history(lines)
+    if not cut_at_marker:
         # With the history cut at its marker, a `>` block left above the
         # marker is one the sender quoted on purpose (an HTML blockquote
         # that is not history), so only unmarked history is trimmed here.
@@ -114,7 +115,8 @@ def strip_quoted(text: str) -> str:
     return "\n".join(_trim_trailing_delimiters(kept)).strip("\n")
 
 
-def _remove_marked_history(lines: list[str]) -> list[str]:
+def _remove_marked_history(lines: list[str]) -> tuple[list[str], bool]:
+    """Return the lines before the marked history, and whether a marker cut them."""
     kept: list[str] = []
     index = 0
     while index < len(lines):
@@ -129,7 +131,7 @@ def _remove_marked_history(lines: list[str]) -> list[str]:
             kept.append(prefix)
             end = _end_of_quote(lines, index + 1)
             if end is None:
-                return kept
+                return kept, True
             index = end
             continue
 
@@ -141,13 +143,13 @@ def _remove_marked_history(lines: list[str]) -> list[str]:
                 # below the quoted text, so only the attribution goes.
                 end = index + span
             if end is None:
-                return kept
+                return kept, True
             index = end
             continue
 
         if _starts_history(lines, index):
             if _has_text(kept):
-                return kept
+                return kept, True
             # A forward with nothing written above it: keep the forwarded
             # text without its header block.
             index = _end_of_header_block(lines, index)
@@ -155,7 +157,7 @@ def _remove_marked_history(lines: list[str]) -> list[str]:
 
         kept.append(line)
         index += 1
-    return kept
+    return kept, False
 
 
 def _attribution_span(lines: list[str], index: int) -> int:

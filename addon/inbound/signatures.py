@@ -70,12 +70,12 @@ def strip_signature(text: str) -> str:
 
     Removed are: everything from a "-- " delimiter (not on the first line),
     everything from a phone client's "Sent from my iPhone" or "Verzonden
-    vanaf mijn iPhone" line, and a closing block at the end, meaning a
-    closing such as "Met vriendelijke groet," followed by a short name and
-    either nothing else or at least one contact line (phone, address,
-    link), and a last line that signs a name with a dash or slash ("-Anna").
-    A closing with nothing below it ("Cheers") is kept, because it may end
-    a sentence the sender wrote.
+    vanaf mijn iPhone" line, a closing block at the end, and a last line
+    that signs a name with a dash or slash ("-Anna"). A closing block is a
+    closing such as "Met vriendelijke groet," followed by one or two name
+    lines, or by a short name and at least one contact line (phone,
+    address, link). A closing with nothing below it ("Cheers") is kept,
+    because it may end a sentence the sender wrote.
     """
     lines = text.replace("\r\n", "\n").split("\n")
     lines = _cut_at_delimiter(lines)

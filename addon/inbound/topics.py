@@ -84,7 +84,7 @@ def classify_section(text: str) -> Section:
 
 
 def has_list_or_prefix(text: str) -> bool:
-    """Tell whether any line of `text` is a list item or starts with a section prefix."""
+    """Tell whether a line of `text` is a list item or starts with a section prefix."""
     for line in text.split("\n"):
         stripped = _BULLET.sub("", line).strip()
         if stripped and (_BULLET.match(line) or _PREFIX.match(stripped)):

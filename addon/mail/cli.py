@@ -211,7 +211,7 @@ def set_email_settings(
         )
 
     settings = get_settings()
-    with _tenant_session(tenant_name, write=True) as (session, tenant):
+    with _tenant_session(tenant_name) as (session, tenant):
         try:
             change_email_settings(session, tenant, change)
         except ValueError as error:
@@ -221,9 +221,7 @@ def set_email_settings(
 
 
 @contextmanager
-def _tenant_session(
-    tenant_name: str | None, write: bool = False
-) -> Iterator[tuple[Session, models.Tenant]]:
+def _tenant_session(tenant_name: str | None) -> Iterator[tuple[Session, models.Tenant]]:
     settings = get_settings()
     engine = db.make_engine(settings.database_url)
     db.migrate(engine)
@@ -231,11 +229,7 @@ def _tenant_session(
     try:
         with db.transaction(factory) as session:
             tenant_id = _tenant_id(session, tenant_name or settings.tenant)
-            tenant = session.get(models.Tenant, tenant_id)
-            assert tenant is not None  # the id was just read in this transaction
-            yield session, tenant
-            if not write:
-                session.rollback()
+            yield session, session.get_one(models.Tenant, tenant_id)
     finally:
         engine.dispose()
 

@@ -1,7 +1,7 @@
 """Tables of the email feature that extend rows of `addon.models`.
 
 They live here, beside the code that reads them, and are registered on the
-same `Base`, so `Base.metadata` holds them once this module is imported. The
+same `Base`, so `Base.metadata` contains them once this module is imported. The
 migration that creates them imports it for that reason.
 """
 
@@ -14,7 +14,7 @@ from addon.models import Base
 
 
 class CalendarFiles(Base):
-    """Where a calendar synced from an iCalendar file is read and written.
+    """The source and output file of a calendar synced from an iCalendar file.
 
     `tandem sync --ics SOURCE --out OUTPUT --calendar NAME` stores the
     calendar under NAME, which is not a path, so an invite refresh after a

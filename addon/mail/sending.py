@@ -93,10 +93,10 @@ class GraphTransport:
 
     Graph takes the whole MIME message base64-encoded in a text/plain body
     (learn.microsoft.com/graph/api/user-sendmail), so the message leaves as
-    composed, except that its From header names `mailbox`: Exchange Online
-    rejects a MIME message whose From is a mailbox the sender may not send
-    as. `access_token` returns a current OAuth token with the Mail.Send
-    permission for the tenant.
+    composed. Only its From header is changed to name `mailbox`, because
+    Exchange Online rejects a MIME message whose From is a mailbox the
+    sender may not send as. `access_token` returns a current OAuth token
+    with the Mail.Send permission for the tenant.
     """
 
     def __init__(
@@ -132,9 +132,11 @@ class GraphTransport:
             return self.access_token()
         except ProviderError as error:
             # A refused token (consent withdrawn, app removed) does not heal
-            # by retrying; an admin has to grant consent again.
+            # by retrying, so only an admin granting consent again helps.
             raise PermanentSendError(
-                f"No Graph token for mailbox {self.mailbox}: {error}"
+                f"The identity platform refused a Graph token for mailbox "
+                f"{self.mailbox} ({error}). An admin of that tenant has to "
+                "grant Tandem admin consent again."
             ) from None
 
 
@@ -202,9 +204,9 @@ def transport_from_settings(
     """Return the transport that `settings.mail_transport` names.
 
     "smtp" returns one SMTP transport for every email. "graph" returns a
-    `TenantGraphTransports`, which sends each tenant's email through Graph
-    where the tenant gave admin consent and named a sender mailbox, and
-    through SMTP otherwise; it needs `factory` to read those rows.
+    `TenantGraphTransports`, which needs `factory` to read the tenant rows.
+    It sends each tenant's email through Graph where the tenant gave admin
+    consent and named a sender mailbox, and through SMTP otherwise.
     """
     if settings.mail_transport == "smtp":
         return smtp_from_settings(settings)
@@ -248,9 +250,12 @@ class TenantGraphTransports:
         self.settings = settings
         self.factory = factory
         self.fallback = fallback or smtp_from_settings(settings)
-        self._client = httpx.Client(
-            timeout=settings.ms_timeout, verify=settings.ms_ca_bundle or True
+        verify = (
+            ssl.create_default_context(cafile=settings.ms_ca_bundle)
+            if settings.ms_ca_bundle
+            else True
         )
+        self._client = httpx.Client(timeout=settings.ms_timeout, verify=verify)
         self._by_tenant: dict[tuple[str, str], GraphTransport] = {}
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from addon.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Longest reminder lead a tenant may set: two weeks, in hours. The beat run
+#: Maximum reminder lead a tenant may set: two weeks, in hours. The beat run
 #: looks only a few days ahead, so a longer lead would never be reached.
 MAX_LEAD_HOURS = 14 * 24
 

@@ -8,7 +8,7 @@ user-sendmail, v1.0):
 - MIME, with `Content-Type: text/plain` and the whole RFC 5322 message
   encoded in base64 as the body.
 
-Both answer 202 Accepted with an empty body. The emulator keeps each sent
+Both return 202 Accepted with an empty body. The emulator keeps each sent
 message in memory until the next reset, and `GET /_emulator/sent-mail`
 returns them in order.
 """
@@ -73,7 +73,7 @@ async def send_mail(request: Request, user_key: str = "me") -> Response:
     """Send a message from the mailbox in the path, as JSON or as base64 MIME.
 
     NOTE: the emulator's admin consent grants a fixed list of roles without
-    Mail.Send, so this route does not check that role. Real Graph answers
+    Mail.Send, so this route does not check that role. Real Graph returns
     403 ErrorAccessDenied to a token without Mail.Send.
     """
     _, _, user = mailbox(request, user_key)

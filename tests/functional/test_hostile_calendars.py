@@ -4,9 +4,9 @@ Each small case is a file in data/hostile/ with one hostile event next to the
 control series "1:1 Anna / Chris" (control@hostile.test). The control series
 must get its agenda whatever its neighbour does, because one broken event is
 skipped and reported while the rest of the file is processed. A file that
-cannot be read at all must leave --out as it was. Large cases (a 20 MB
-description, 50,000 events, 10,000 attendees, deep nesting) are generated
-into tmp_path.
+cannot be read at all must leave --out as it was. Binary and large cases
+(garbage bytes, UTF-16, a 20 MB description, 50,000 events, 10,000
+attendees, deep nesting, dense rules) are generated into tmp_path.
 
 Runs go through click's CliRunner in process, against a real database and
 under a tenant of their own. A rule that may expand without end runs in a
@@ -58,7 +58,7 @@ def tenant_env(database_url: str) -> dict[str, str]:
 
 @pytest.fixture
 def run(tenant_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Run]:
-    """Run `tandem ARGS` in process; exceptions end up in the result, not raised."""
+    """Run `tandem ARGS` in process. An exception is kept in the result, not raised."""
     for name, value in tenant_env.items():
         monkeypatch.setenv(name, value)
 
@@ -320,7 +320,8 @@ def test_tzid_path_opens_nothing(tenant_env: dict[str, str]) -> None:
     )
 
     assert done.returncode == 0, done.stderr
-    opened = [line[7:] for line in done.stderr.splitlines() if line[:7] == "opened "]
+    lines = done.stderr.splitlines()
+    opened = [line.removeprefix("opened ") for line in lines if line[:7] == "opened "]
     assert str(DATA / "tzid_path.ics") in opened
     assert "/etc/passwd" not in opened
     assert [path for path in opened if "/../" in path] == []
@@ -624,7 +625,7 @@ def run_tandem(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[s
 
 
 def test_million_count_daily_read(run: Run, tmp_path: Path) -> None:
-    # COUNT=1000000 from 1970 ends in the year 4707; only the horizon is expanded.
+    # COUNT=1000000 from 1970 ends in the year 4707, but only the horizon matters.
     rule = "FREQ=DAILY;COUNT=1000000"
     event = pair_event("daily@hostile.test", rule=rule, day="19700105")
     source = tmp_path / "daily.ics"
@@ -638,18 +639,31 @@ def test_million_count_daily_read(run: Run, tmp_path: Path) -> None:
     assert_control_written(report, target)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=subprocess.TimeoutExpired,
-    reason="A rule with an instance every second or minute is expanded one "
-    "instance at a time over the whole horizon (millions of instances); sync "
-    "is still running after two minutes with 500-650 MB resident.",
-)
-@pytest.mark.parametrize(
-    "rule",
-    ["FREQ=SECONDLY", "FREQ=MINUTELY;COUNT=1000000"],
-    ids=["secondly", "minutely"],
-)
+DENSE_RULES = [
+    pytest.param(
+        "FREQ=SECONDLY",
+        id="secondly",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="FREQ=SECONDLY without an end has about 8 million instances "
+            "in the 92-day horizon, and sync is still running after two minutes "
+            "with 650 MB resident.",
+        ),
+    ),
+    pytest.param(
+        "FREQ=MINUTELY;COUNT=1000000",
+        id="minutely",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="A series with a 30-minute meeting every minute is taken as a "
+            "1:1, and sync takes from 80 s to over two minutes, with 500 MB "
+            "resident.",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("rule", DENSE_RULES)
 def test_dense_rule_finishes(
     tenant_env: dict[str, str], tmp_path: Path, rule: str
 ) -> None:

@@ -3,7 +3,7 @@
 Tandem's web app runs on uvicorn over loopback and the Graph emulator over
 HTTPS; Celery runs its tasks in process (no broker is configured), so each
 step's tasks have finished when the request that queued them returns.
-NOTE: the same flow on a real worker with Redis is not covered yet.
+`test_microsoft_worker.py` runs the flow on a real worker with Redis.
 """
 
 from __future__ import annotations

@@ -186,15 +186,16 @@ def world(
     """Start the web app here and `tandem worker` as a child, both on one queue."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    environment = _environment(ms_tenant, base, database_url)
+    # A queue of this test's own, so a parallel run on the same Redis database
+    # or tasks left by an interrupted one never reach this worker.
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    environment = {
+        **_environment(ms_tenant, base, database_url),
+        "TANDEM_CELERY_QUEUE": queue,
+    }
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
-    # NOTE: the worker queues follow-up tasks (subscribe, sync) on the app's
-    # default queue, and Tandem has no setting to rename it, so this test
-    # cannot use a queue of its own. Another run on the same Redis database
-    # at the same time would share "celery" with it.
-    queue = tandem_celery.conf.task_default_queue
     tasks_on_queue(environment["CELERY_BROKER_URL"], queue)
 
     worker = _start_worker(environment, queue, tmp_path / "worker.log")
@@ -279,11 +280,11 @@ def graph_log(world: World, method: str | None = None) -> list[dict[str, Any]]:
 
 
 def event_writes(world: World) -> list[dict[str, Any]]:
-    """The successful PATCHes of events in the request log."""
+    """Tandem's successful PATCHes of events (it always sends If-Match)."""
     return [
         row
         for row in graph_log(world, "PATCH")
-        if "/events/" in row["path"] and row["status"] == 200
+        if "/events/" in row["path"] and row["status"] == 200 and row["ifMatch"]
     ]
 
 
@@ -455,3 +456,80 @@ def test_worker_consent_to_followup(world: World) -> None:
         select(models.FollowUp).where(models.FollowUp.series_id == world.series_id())
     )
     assert len(followups) == 1
+
+
+def test_worker_faults_survived(world: World) -> None:
+    master_id, first = enabled_world(world)
+    mailbox_id = world.mailbox().id
+    now = datetime.now(UTC)
+
+    # 412 on the write: Tandem reads again and writes once.
+    add_topic(world, TOPIC)
+    world.tenant.control("DELETE", "/requests")
+    world.tenant.control(
+        "POST", "/faults", {"status": 412, "count": 1, "method": "PATCH"}
+    )
+    conflict = world.sync(mailbox_id, now)
+    assert conflict["written"] == 1
+    assert len(event_writes(world)) == 1
+    body = body_of(world.tenant, master_id, first)
+    assert body.count(TOPIC) == 1
+    assert body.count("[Tandem agenda start") == 1
+
+    # A 429 storm with Retry-After: the sync waits it out and writes once.
+    add_topic(world, "Training budget")
+    settle(world)
+    world.tenant.control("DELETE", "/requests")
+    world.tenant.control(
+        "POST", "/faults", {"status": 429, "count": 4, "retry_after": 1}
+    )
+    storm = world.sync(mailbox_id, now)
+    assert storm["written"] == 1
+    assert len(event_writes(world)) == 1
+    assert len([row for row in graph_log(world) if row["status"] == 429]) == 4
+    assert "Training budget" in body_of(world.tenant, master_id, first)
+
+    # A lost delta token: a full round, nothing written, nothing lost.
+    settle(world)
+    world.tenant.control("POST", "/delta-tokens/expire")
+    world.tenant.control("DELETE", "/requests")
+    full = world.sync(mailbox_id, now)
+    assert full["written"] == 0
+    assert event_writes(world) == []
+    assert world.series_id()
+    body = body_of(world.tenant, master_id, first)
+    assert TOPIC in body
+    assert "Training budget" in body
+
+    # A removed subscription: the lifecycle notification makes Tandem subscribe
+    # again, and the sync it queues writes nothing.
+    old = world.mailbox().subscription_id
+    world.tenant.control("DELETE", "/requests")
+    world.tenant.control("DELETE", f"/subscriptions/{old}")
+    wait_for(
+        lambda: world.mailbox().subscription_id not in (None, old),
+        "a new subscription",
+    )
+    settle(world)
+    assert event_writes(world) == []
+
+    # A revoked consent: the connection needs consent, nothing is written, and
+    # the topics stay in Tandem.
+    world.tenant.control(
+        "DELETE",
+        f"/tenants/{world.tenant.tenant_id}/admin-consent/{get_settings().ms_client_id}",
+    )
+    world.tenant.control("DELETE", "/requests")
+    revoked = world.sync(mailbox_id, now)
+    assert revoked["skipped"] == "needs-consent"
+    assert event_writes(world) == []
+    listed = requests.get(
+        f"{world.app_url}/api/microsoft/connections",
+        headers={"X-Tandem-Tenant": get_settings().tenant},
+        timeout=10,
+    ).json()
+    assert [row["state"] for row in listed] == ["needs-consent"]
+    topics = world.rows(
+        select(models.Topic.text).where(models.Topic.series_id == world.series_id())
+    )
+    assert sorted(topics) == sorted([TOPIC, "Training budget"])

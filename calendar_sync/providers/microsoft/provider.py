@@ -42,7 +42,13 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from calendar_sync.errors import ConflictError, NotFoundError, ProviderError
-from calendar_sync.models import BusyInterval, Event, EventKey, NewEvent
+from calendar_sync.models import (
+    BusyInterval,
+    Event,
+    EventKey,
+    NewEvent,
+    normalise_email,
+)
 from calendar_sync.providers.base import CalendarProvider, ChangeSet
 from calendar_sync.providers.microsoft import mapping
 from calendar_sync.providers.microsoft.auth import (
@@ -136,6 +142,10 @@ class GraphProvider(CalendarProvider):
         self._instance_ids: dict[EventKey, str] = {}
         # The latest read of each event, by Graph id, for the organizer check.
         self._read: dict[str, Event] = {}
+
+    @property
+    def owner(self) -> str:
+        return normalise_email(self.client.mailbox)
 
     # -- changes ----------------------------------------------------------
 

@@ -203,12 +203,12 @@ def test_ooo_subject_rejects_even_with_list() -> None:
 
 def test_parse_reply_ooo_opening_topics() -> None:
     raw = (
-        "From: Anna <anna@example.com>\r\nTo: reply+t@in.example.com\r\n"
-        "Subject: Re: Agenda\r\nMessage-ID: <ooo-but-topics@example.com>\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        "I am out of the office until Friday, but here are my topics:\r\n\r\n"
-        "- growth: a course on negotiation\r\n- the budget review\r\n"
-    ).encode()
+        b"From: Anna <anna@example.com>\r\nTo: reply+t@in.example.com\r\n"
+        b"Subject: Re: Agenda\r\nMessage-ID: <ooo-but-topics@example.com>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"I am out of the office until Friday, but here are my topics:\r\n\r\n"
+        b"- growth: a course on negotiation\r\n- the budget review\r\n"
+    )
 
     reply = parse_reply(raw)
 
