@@ -22,6 +22,7 @@ from addon import db, records
 from addon.agenda import Section
 from addon.errors import InputError, TandemError
 from addon.logs import configure_logging
+from addon.mail.refresh import remember_calendar_files
 from addon.service import (
     SyncReport,
     SyncService,
@@ -170,6 +171,8 @@ def sync(
         tenant = get_or_create_tenant(session, settings)
         apply_settings(tenant, settings)
         calendar = get_or_create_calendar(session, tenant, "ics", calendar_name)
+        # A reply to an agenda email refreshes this file's invites later on.
+        remember_calendar_files(session, calendar, source, target)
         service = SyncService(session, tenant, settings, moment)
         report = service.sync(
             provider, calendar, progress=_progress(sys.stderr.isatty())
@@ -560,7 +563,12 @@ def main() -> None:
         sys.exit(2)
 
 
-from addon.mail.cli import send_agendas, smtpd  # noqa: E402 - commands attach last
+from addon.mail.cli import (  # noqa: E402 - commands attach last
+    email_settings,
+    send_agendas,
+    smtpd,
+)
 
 cli.add_command(smtpd)
 cli.add_command(send_agendas)
+cli.add_command(email_settings)

@@ -4,7 +4,7 @@ Usage: python benchmarks/generate_calendar.py OUT.ics [--seed N] [--early-years 
 
 The calendar belongs to a company of 200 people in 25 teams (a manager and
 seven reports each) at bench.example, and spans the 20 months before
-`ANCHOR` and the 4 months after it. It holds about 5,000 VEVENTs:
+`ANCHOR` and the 4 months after it. It contains about 5,000 VEVENTs:
 
 - a weekly or biweekly 1:1 between each manager and each report, with
   EXDATEs and RECURRENCE-ID overrides (moved, cancelled, a third person
@@ -460,7 +460,7 @@ def team_series(team: Team, rng: random.Random) -> Series:
 
 
 def focus_series(person: Person, number: int, rng: random.Random) -> Series:
-    """A focus block; Outlook marks some free without TRANSP, others busy."""
+    """Return a weekly focus block, marked free (often without TRANSP) or busy."""
     busy = rng.choice(("FREE", "FREE", "BUSY", "TENTATIVE"))
     extra = [f"X-MICROSOFT-CDO-BUSYSTATUS:{busy}"]
     if busy == "FREE" and rng.random() < 0.5:

@@ -86,16 +86,8 @@ def tandem_command() -> list[str]:
     return [found]
 
 
-def run_sync(calendar: Path, work: Path, number: int) -> SyncRun:
-    """Run `tandem sync` once in a child process with its own new database."""
-    database = work / f"sync-{calendar.stem}-{number}.db"
-    output = work / f"out-{calendar.stem}-{number}.ics"
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
-        "TANDEM_TENANT": "bench",
-    }
-    command = [
+def sync_command(calendar: Path, output: Path) -> list[str]:
+    return [
         *tandem_command(),
         "sync",
         "--ics",
@@ -109,6 +101,18 @@ def run_sync(calendar: Path, work: Path, number: int) -> SyncRun:
         "--format",
         "json",
     ]
+
+
+def run_sync(calendar: Path, work: Path, number: int) -> SyncRun:
+    """Run `tandem sync` once in a child process with its own new database."""
+    database = work / f"sync-{calendar.stem}-{number}.db"
+    command = sync_command(calendar, work / f"out-{calendar.stem}-{number}.ics")
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "TANDEM_TENANT": "bench",
+    }
+
     stdout_path = work / f"stdout-{calendar.stem}-{number}.json"
     stderr_path = work / f"stderr-{calendar.stem}-{number}.txt"
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
@@ -123,6 +127,7 @@ def run_sync(calendar: Path, work: Path, number: int) -> SyncRun:
         raise SystemExit(
             f"tandem sync failed on {calendar}:\n{stderr_path.read_text()}"
         )
+
     report = json.loads(stdout_path.read_text())
     summary = {
         "one_on_ones": report["one_on_ones"],

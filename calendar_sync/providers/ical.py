@@ -174,7 +174,7 @@ class _ReadingCalendar(icalendar.Calendar):
 
 @dataclass(frozen=True, slots=True)
 class _SeriesQuery:
-    """An expander query for one UID, right for windows from `valid_from` on."""
+    """An expander query for one UID and the earliest window start it is valid for."""
 
     query: recurring_ical_events.CalendarQuery
     valid_from: datetime
@@ -182,7 +182,7 @@ class _SeriesQuery:
 
 @dataclass(slots=True)
 class _Source:
-    """Where a component inside VCALENDAR sits in the file: first line and text."""
+    """The position of a component inside VCALENDAR: its first line and its text."""
 
     name: str
     line: int
@@ -1540,7 +1540,7 @@ def _replace_html_description(component: icalendar.Event, text: str) -> None:
 def _rebased(
     component: icalendar.Event, start: datetime
 ) -> tuple[icalendar.Event, datetime]:
-    """Return a copy of a master whose DTSTART is moved forward towards `start`.
+    """Return the master, or a copy whose DTSTART is moved forward towards `start`.
 
     The expander (dateutil) walks an RRULE from DTSTART, so a weekly series
     that began ten years ago costs 520 steps before the first occurrence in
@@ -1550,7 +1550,7 @@ def _rebased(
     rules stay as they are. The moved DTSTART lies at least the event's
     length and two days before `start`, so occurrences that overlap the
     window are still found. Also returns the earliest window start that the
-    copy is right for.
+    returned component is valid for.
     """
     step = _rebase_step(component)
     if step is None:

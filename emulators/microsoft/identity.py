@@ -41,7 +41,12 @@ MULTI_TENANT_SEGMENTS = {"common", "organizations", "consumers"}
 
 # Permissions an admin grants by consenting; the emulator grants the
 # application permissions Tandem's tenant-wide mode uses.
-APPLICATION_ROLES = ["Calendars.ReadWrite", "User.Read.All", "MailboxSettings.Read"]
+APPLICATION_ROLES = [
+    "Calendars.ReadWrite",
+    "User.Read.All",
+    "MailboxSettings.Read",
+    "Mail.Send",
+]
 
 
 def get_state(request: Request) -> EmulatorState:
