@@ -206,10 +206,17 @@ def send_syncs(ids: list[int]) -> None:
     retry_backoff=60,
     max_retries=5,
 )
-def sync_google_calendar(google_calendar_id: int) -> dict[str, object]:
-    """Sync one Google calendar: changes, agendas and follow-ups."""
+def sync_google_calendar(
+    google_calendar_id: int, now: str | None = None
+) -> dict[str, object]:
+    """Sync one Google calendar: changes, agendas and follow-ups.
+
+    `now` is an ISO 8601 time with a UTC offset that the sync takes as the
+    current time (which occurrence is next, which goal reviews are due); it
+    defaults to the clock.
+    """
     settings = get_settings()
-    now = datetime.now(UTC)
+    moment = parse_now(now)
     with db.transaction(_factory()) as session:
         row = session.get(models.GoogleCalendar, google_calendar_id)
         if row is None:
@@ -217,11 +224,24 @@ def sync_google_calendar(google_calendar_id: int) -> dict[str, object]:
         row.sync_queued = False
         connection_id = row.connection_id
     try:
-        return _sync(settings, google_calendar_id, now)
+        return _sync(settings, google_calendar_id, moment)
     except ConsentRequiredError as error:
         with db.transaction(_factory()) as session:
             mark_needs_consent(session, connection_id, error)
         return {"google_calendar_id": google_calendar_id, "skipped": NEEDS_CONSENT}
+
+
+def parse_now(text: str | None) -> datetime:
+    """Parse a sync's `now` argument; None means the clock."""
+    if text is None:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise ValueError(
+            f"The sync time {text!r} has no UTC offset; pass ISO 8601 with an "
+            "offset, such as 2027-03-01T08:00:00+00:00."
+        )
+    return moment
 
 
 def _sync(
