@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -286,7 +287,7 @@ def _print_detect(
                 }
                 for view in views
             ],
-            "skipped": [vars(item) for item in provider.skipped],
+            "skipped": _skipped(result, provider),
         }
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
@@ -304,6 +305,7 @@ def _print_detect(
         ]
         _echo_table(("1:1", "People", "Next"), table)
         click.echo(f"\n{len(table)} one-on-ones in {len(result.series)} series")
+        _echo_skipped(result, provider)
         return
 
     for view in views:
@@ -315,8 +317,23 @@ def _print_detect(
             mark = "+" if reason.passed else "-"
             click.echo(f"  {mark} {reason.rule}: {reason.message}")
         click.echo("")
-    for item in provider.skipped:
-        click.echo(f"skipped {item.where}: {item.reason}", err=True)
+    _echo_skipped(result, provider)
+
+
+def _skipped(result: Scan, provider: ICalendarProvider) -> list[dict[str, str]]:
+    """Events the file could not give, and series whose rule cannot be expanded."""
+    items = [asdict(item) for item in provider.skipped]
+    items += [
+        {"where": f"UID {view.uid}", "reason": view.problem}
+        for view in result.series
+        if view.problem
+    ]
+    return items
+
+
+def _echo_skipped(result: Scan, provider: ICalendarProvider) -> None:
+    for item in _skipped(result, provider):
+        click.echo(f"skipped {item['where']}: {item['reason']}", err=True)
 
 
 def _clip(text: str, width: int) -> str:

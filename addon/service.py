@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
@@ -39,6 +39,7 @@ from calendar_sync.engine import (
 )
 from calendar_sync.errors import ProviderError
 from calendar_sync.inject import InjectResult, Outcome, inject_block, remove_block
+from calendar_sync.merge import merge_block
 from calendar_sync.models import Attendee, AttendeeRole, Event, NewEvent
 from calendar_sync.providers.base import CalendarProvider
 from mail_templates.render import render_invite_block
@@ -189,7 +190,7 @@ class SyncService:
         persistent = provider.persistent
         changes = provider.list_changes(calendar.cursor if persistent else None)
         report = SyncReport(
-            skipped=[vars(item) for item in getattr(provider, "skipped", [])]
+            skipped=[asdict(item) for item in getattr(provider, "skipped", [])]
         )
         if persistent:
             affected = event_store.apply_changes(self.session, calendar, changes)
@@ -235,6 +236,8 @@ class SyncService:
         view: SeriesView,
         report: SyncReport,
     ) -> None:
+        if view.problem:
+            report.skipped.append({"where": f"UID {view.uid}", "reason": view.problem})
         series = self._store_series(calendar, view)
         row = SeriesResult(
             series.id,
@@ -724,10 +727,21 @@ class SyncService:
             timezone=series.timezone or "UTC",
             organizer=organizer,
             attendees=attendees,
-            description=_FOLLOWUP_TEXT[locale].format(
-                date=review.start.date().isoformat()
-            ),
+            description=self._followup_description(series, review, locale),
         )
+
+    def _followup_description(
+        self, series: models.Series, review: models.Occurrence, locale: str
+    ) -> str:
+        """Return the follow-up's intro line with the agenda block below it.
+
+        The block is plain text because providers create the event's body as
+        text. The invite goes to exactly the pair, so the agenda follows the
+        same note rules as a private invite of the series.
+        """
+        intro = _FOLLOWUP_TEXT[locale].format(date=review.start.date().isoformat())
+        block = self._render(series, review, private=True, fmt="text")
+        return merge_block(intro, block)
 
 
 _FOLLOWUP_TITLE = {"en": "Follow-up: {summary}", "nl": "Vervolg: {summary}"}

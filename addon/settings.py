@@ -241,6 +241,28 @@ class Settings(BaseSettings):
         "quota is 600 per minute per user, 0 turns pacing off",
     )
 
+    # add-ons
+    addon_google_audience: str = Field(
+        "",
+        description="expected `aud` of the ID token Google sends to the add-on "
+        "endpoints; empty expects the endpoint's own URL under TANDEM_PUBLIC_URL, "
+        "which is what Google sets for an HTTP deployment",
+    )
+    addon_google_service_account: str = Field(
+        "",
+        description="email of the add-on's Google service account "
+        "(service-PROJECT_NUMBER@gcp-sa-gsuiteaddons.iam.gserviceaccount.com); "
+        "tokens of any other account are rejected, and empty rejects every request",
+    )
+    addon_google_certs_url: str = Field(
+        "https://www.googleapis.com/oauth2/v1/certs",
+        description="URL of the PEM certificates that sign Google ID tokens",
+    )
+    addon_office_js_url: str = Field(
+        "https://appsforoffice.microsoft.com/lib/1/hosted/office.js",
+        description="URL of Office.js that the Outlook task pane loads",
+    )
+
     @field_validator("encryption_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

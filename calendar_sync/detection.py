@@ -4,8 +4,9 @@ A series is taken as a 1:1 when every rule below passes. Each rule adds a
 `Reason` to the decision, passed or not, so `tandem detect --explain` can
 show exactly why a series was or was not taken.
 
-1. It recurs: the master has an RRULE or RDATEs. A one-off meeting has no
-   next occurrence to prepare.
+1. It recurs, at most daily: the master has an RRULE or RDATEs. A one-off
+   meeting has no next occurrence to prepare, and a rule that repeats every
+   hour, minute or second is a reminder or a mistake, never a conversation.
 2. It is not cancelled (STATUS:CANCELLED on the master).
 3. It is not all-day: an all-day recurring event is a reminder or an absence,
    not a conversation.
@@ -198,7 +199,25 @@ def _participants(event: Event) -> list[str]:
     return people
 
 
+_SUB_DAILY = re.compile(r"(?:^|;)FREQ=(SECONDLY|MINUTELY|HOURLY)(?:;|$)", re.IGNORECASE)
+
+
+def recurs_more_than_daily(master: Event) -> bool:
+    """Whether the master's RRULE repeats hourly, minutely or secondly."""
+    return bool(master.rrule and _SUB_DAILY.search(master.rrule))
+
+
+def decide_unexpandable(master: Event, reason: str) -> Decision:
+    """Explain a series whose recurrence cannot be expanded into instances."""
+    why = Reason(Rule.RECURS, False, f"the recurrence cannot be expanded: {reason}")
+    return Decision(master.uid, master.summary, False, None, (why,))
+
+
 def _check_recurs(master: Event) -> Reason:
+    if recurs_more_than_daily(master):
+        return Reason(
+            Rule.RECURS, False, f"recurs more often than daily ({master.rrule})"
+        )
     if master.is_recurring:
         return Reason(Rule.RECURS, True, f"recurs ({master.rrule or 'RDATE'})")
     return Reason(

@@ -11,7 +11,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from calendar_sync.detection import Decision, DetectionPolicy, decide, decide_orphan
+from calendar_sync.detection import (
+    Decision,
+    DetectionPolicy,
+    decide,
+    decide_orphan,
+    decide_unexpandable,
+    recurs_more_than_daily,
+)
+from calendar_sync.errors import EventError
 from calendar_sync.models import Event, EventStatus
 from calendar_sync.providers.base import CalendarProvider, ChangeSet
 
@@ -33,6 +41,8 @@ class SeriesView:
     #: True when `upcoming` was rebuilt from Tandem's stored copy, without
     #: asking the provider; `window` is empty then.
     from_store: bool = False
+    #: Why the series could not be expanded, shown to the user; "" when it could.
+    problem: str = ""
 
     @property
     def uid(self) -> str:
@@ -126,10 +136,29 @@ def view_series(
         return SeriesView(None, overrides, decide_orphan(overrides[0]), ())
 
     window: tuple[Event, ...] = ()
-    if master.is_recurring and master.status is not EventStatus.CANCELLED:
-        window = tuple(
-            provider.list_instances(master.uid, now - lookback, now + horizon)
-        )
+    if needs_instances(master):
+        try:
+            window = tuple(
+                provider.list_instances(master.uid, now - lookback, now + horizon)
+            )
+        except EventError as error:
+            log.info("series not expanded", extra={"uid": master.uid})
+            decision = decide_unexpandable(master, error.reason)
+            return SeriesView(master, overrides, decision, (), problem=error.reason)
     upcoming = tuple(event for event in window if event.start >= now)
     decision = decide(master, overrides, upcoming, policy)
     return SeriesView(master, overrides, decision, upcoming, window)
+
+
+def needs_instances(master: Event) -> bool:
+    """Return whether deciding about `master` needs its instances.
+
+    Cancelled series, and series that recur more often than daily, fail
+    their rules whatever their instances are; the latter could have millions
+    of instances inside the horizon.
+    """
+    return (
+        master.is_recurring
+        and master.status is not EventStatus.CANCELLED
+        and not recurs_more_than_daily(master)
+    )

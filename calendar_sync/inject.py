@@ -86,7 +86,7 @@ def inject_block(
             )
 
         current_body = merge.block_body(event.description)
-        edits = _edits(previous_body, current_body)
+        edits = _edits(previous_body, current_body, render)
         block = render(edits)
         description = merge.merge_block(event.description, block)
         if description == event.description:
@@ -144,9 +144,19 @@ def remove_block(provider: CalendarProvider, key: EventKey) -> InjectResult:
     )
 
 
-def _edits(previous_body: str | None, current_body: str | None) -> list[str]:
-    if previous_body is None or current_body is None or previous_body == current_body:
+def _edits(
+    previous_body: str | None, current_body: str | None, render: RenderBlock
+) -> list[str]:
+    """Return the lines a person typed into the block that Tandem did not write.
+
+    Without a record of the last write (a block pasted from elsewhere, or
+    written before Tandem's database was reset) the block is compared with
+    what Tandem would write now, so a person's lines are kept, never dropped.
+    """
+    if current_body is None or previous_body == current_body:
         return []
+    if previous_body is None:
+        previous_body = render([])
     return merge.user_lines(previous_body, current_body)
 
 
@@ -167,7 +177,7 @@ def _inject_html(
             )
 
         current = merge.find_block_html(event.description)
-        edits = _edits(previous_body, current.body if current else None)
+        edits = _edits(previous_body, current.body if current else None, render)
         block = render(edits)
         try:
             description = merge.merge_block_html(event.description, block)

@@ -61,7 +61,10 @@ def normalise_email(address: str) -> str:
     value = address.strip()
     if value[:7].lower() == "mailto:":
         value = value[7:]
-    return value.strip().strip("<>").lower()
+    # No address has whitespace in it (RFC 5322 allows it only in quoted local
+    # parts, which calendars never use), but exports and hand-edited files
+    # write "bram @example.nl" or wrap an address across a folded line.
+    return "".join(value.split()).strip("<>").lower()
 
 
 def email_domain(address: str) -> str:

@@ -1399,7 +1399,9 @@ def _etag(component: icalendar.Event) -> str:
 
 
 def _text_etag(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+    # Saving writes unchanged components back with CRLF line breaks (RFC 5545
+    # section 3.1), so the etag must not depend on the file's line breaks.
+    return hashlib.sha256(_LINE_BREAK.sub("\r\n", text).encode()).hexdigest()
 
 
 # -- writing ------------------------------------------------------------------

@@ -59,6 +59,9 @@ DIRECTORY_READ = {
 
 Handler = Callable[[Grant, dict[str, Any], Any], Any]
 
+#: The fault kind that edits an event just before a write to it is handled.
+CONCURRENT_EDIT = "concurrentEdit"
+
 
 def create_app(state: EmulatorState | None = None, strict: bool = True) -> FastAPI:
     """Build the emulator app around `state` (a fresh one when None).
@@ -183,7 +186,11 @@ async def _run(
             "Request had insufficient authentication scopes.",
         )
     fault = state.take_fault(method_id)
-    if fault is not None:
+    if fault is not None and fault.kind == CONCURRENT_EDIT:
+        # Not an error response: the write route edits the event first, so
+        # the request's If-Match no longer matches, as with a person's edit.
+        request.state.concurrent_edit = fault
+    elif fault is not None:
         raise _fault_error(fault)
 
     query = parse_query(document, method_id, list(request.query_params.multi_items()))
@@ -262,7 +269,13 @@ def _add_calendar_routes(app: FastAPI, prefix: str) -> None:
     async def events_insert(request: Request, calendar_id: str) -> Response:
         def handle(grant: Grant, query: dict, body: Any) -> Any:
             calendar = _own_calendar(state, grant, calendar_id)
-            return events.insert_event(state, calendar, body, _send_updates(query))
+            return events.insert_event(
+                state,
+                calendar,
+                body,
+                _send_updates(query),
+                query.get("conferenceDataVersion", 0),
+            )
 
         return await _call(
             request, "calendar.events.insert", CALENDAR_WRITE, handle, "Event", "Event"
@@ -369,6 +382,9 @@ def _add_write_route(
     async def write(request: Request, calendar_id: str, event_id: str) -> Response:
         def handle(grant: Grant, query: dict, body: Any) -> Any:
             calendar = _own_calendar(state, grant, calendar_id)
+            edit = getattr(request.state, "concurrent_edit", None)
+            if edit is not None:
+                _edit_first(state, calendar, event_id, edit.text)
             if_match = request.headers.get("if-match")
             replace = verb == "put"
             return events.write_event(
@@ -378,6 +394,14 @@ def _add_write_route(
         return await _call(request, method_id, CALENDAR_WRITE, handle, "Event", "Event")
 
     app.add_api_route(path, write, methods=[verb.upper()], include_in_schema=documented)
+
+
+def _edit_first(
+    state: EmulatorState, calendar: Calendar, event_id: str, text: str
+) -> None:
+    """Save `text` before the event's description, as its owner in the web UI."""
+    current = events.get_event(calendar, event_id).get("description", "")
+    events.edit_in_ui(state, calendar, event_id, text + current)
 
 
 def _send_updates(query: dict[str, Any]) -> str | None:

@@ -32,7 +32,9 @@ from emulators.google.state import (
 
 router = APIRouter(prefix="/_emulator", tags=["control"])
 
-FaultKind = Literal["rateLimitExceeded", "userRateLimitExceeded", "429", "500", "503"]
+FaultKind = Literal[
+    "rateLimitExceeded", "userRateLimitExceeded", "429", "500", "503", "concurrentEdit"
+]
 
 
 class _Strict(BaseModel):
@@ -96,6 +98,10 @@ class NewFault(_Strict):
     kind: FaultKind
     count: int = Field(default=1, ge=1)
     retry_after: int | None = Field(default=None, ge=0, description="Seconds.")
+    text: str = Field(
+        default="",
+        description="For concurrentEdit: HTML put before the event's description.",
+    )
 
 
 class UiEdit(_Strict):
@@ -268,7 +274,7 @@ async def register_service_account(
 @router.post("/faults", status_code=201)
 async def inject_fault(request: Request, new: NewFault) -> dict[str, Any]:
     """Make the next `count` calls to `method` fail with `kind`."""
-    fault = Fault(new.method, new.kind, new.count, new.retry_after)
+    fault = Fault(new.method, new.kind, new.count, new.retry_after, new.text)
     _state(request).faults.append(fault)
     return dataclasses.asdict(fault)
 

@@ -23,7 +23,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emulators.google import params, schemas, times
+from emulators.google import conference, params, schemas, times
 from emulators.google.errors import ApiError, bad_request, not_found
 from emulators.google.html import rewrite_as_ui
 from emulators.google.state import Calendar, EmulatorState, Record, SentUpdate
@@ -261,8 +261,13 @@ def insert_event(
     calendar: Calendar,
     body: dict[str, Any],
     send_updates: str | None,
+    conference_version: int = 1,
 ) -> dict[str, Any]:
-    """Store a new event (events.insert) and return it as the caller sees it."""
+    """Store a new event (events.insert) and return it as the caller sees it.
+
+    `conference_version` is the request's conferenceDataVersion; the control
+    API seeds with 1, so seeded conference data is kept as given.
+    """
     params.check_body(schemas.CALENDAR, "Event", body)
     event_id = body.get("id") or _new_event_id()
     _check_new_id(state, calendar, event_id)
@@ -271,6 +276,7 @@ def insert_event(
     resource["id"] = event_id
     resource["iCalUID"] = body.get("iCalUID") or f"{event_id}@google.com"
     _check_times(resource, calendar)
+    conference.apply(resource, conference_version)
     resource.update(_server_fields(state, calendar, event_id))
     private = _take_private(resource)
 

@@ -158,6 +158,8 @@ class Fault:
     kind: str
     remaining: int
     retry_after: int | None = None
+    #: The text a "concurrentEdit" fault puts before the description.
+    text: str = ""
 
 
 @dataclass

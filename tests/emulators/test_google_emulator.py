@@ -115,6 +115,56 @@ def test_insert_duplicate_id(calendar_for) -> None:
     assert reason(caught.value) == "duplicate"
 
 
+MEET_REQUEST = {
+    "createRequest": {
+        "requestId": "followup-1",
+        "conferenceSolutionKey": {"type": "hangoutsMeet"},
+    }
+}
+
+
+def test_insert_creates_meet(calendar_for) -> None:
+    api = calendar_for(ALICE)
+    body = single(1, conferenceData=MEET_REQUEST)
+
+    created = (
+        api.events()
+        .insert(calendarId="primary", body=body, conferenceDataVersion=1)
+        .execute()
+    )
+
+    conference = created["conferenceData"]
+    assert conference["createRequest"]["status"] == {"statusCode": "success"}
+    assert conference["conferenceSolution"]["key"] == {"type": "hangoutsMeet"}
+    [entry] = conference["entryPoints"]
+    assert entry["entryPointType"] == "video"
+    assert entry["uri"] == "https://meet.google.com/" + conference["conferenceId"]
+    assert created["hangoutLink"] == entry["uri"]
+
+
+def test_insert_ignores_meet_in_version_0(calendar_for) -> None:
+    api = calendar_for(ALICE)
+    body = single(1, conferenceData=MEET_REQUEST)
+
+    created = api.events().insert(calendarId="primary", body=body).execute()
+
+    assert "conferenceData" not in created
+    assert "hangoutLink" not in created
+
+
+def test_insert_rejects_other_conference(calendar_for) -> None:
+    api = calendar_for(ALICE)
+    request = {"requestId": "x1", "conferenceSolutionKey": {"type": "addOn"}}
+    body = single(1, conferenceData={"createRequest": request})
+
+    with pytest.raises(HttpError) as caught:
+        api.events().insert(
+            calendarId="primary", body=body, conferenceDataVersion=1
+        ).execute()
+
+    assert caught.value.resp.status == 400
+
+
 def test_insert_invalid_id(calendar_for) -> None:
     api = calendar_for(ALICE)
 
@@ -208,6 +258,32 @@ def test_patch_keeps_other_fields(calendar_for) -> None:
     assert patched["location"] == "Room 1"
     assert patched["sequence"] == 0
     assert patched["etag"] != created["etag"]
+
+
+def test_concurrent_edit_fails_patch(calendar_for, control) -> None:
+    api = calendar_for(ALICE)
+    created = (
+        api.events()
+        .insert(calendarId="primary", body=single(1, description="agenda"))
+        .execute()
+    )
+    control.post(
+        "/_emulator/faults",
+        json={
+            "method": "calendar.events.patch",
+            "kind": "concurrentEdit",
+            "text": "Room 4.",
+        },
+    ).raise_for_status()
+
+    with pytest.raises(HttpError) as caught:
+        patch(api, created["id"], {"description": "new"}, etag=created["etag"])
+
+    assert caught.value.resp.status == 412
+    fetched = api.events().get(calendarId="primary", eventId=created["id"]).execute()
+    assert fetched["description"].startswith("Room 4.")
+    assert "agenda" in fetched["description"]
+    assert fetched["etag"] != created["etag"]
 
 
 def test_get_missing_event(calendar_for) -> None:

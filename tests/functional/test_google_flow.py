@@ -133,6 +133,22 @@ class World:
         result = self.celery.send_task(task, args=list(args), queue=self.queue)
         return result.get(timeout=90)
 
+    def sync(self, google_calendar_id: int, now: datetime) -> dict[str, Any]:
+        """Run one sync on the worker that takes `now` as the current time."""
+        return self.run("tandem.sync_google_calendar", google_calendar_id, now.isoformat())
+
+    def api(self, user: str) -> httpx.Client:
+        """Return a client of the emulator's Calendar API that acts as `user`."""
+        token = self.control.post(
+            "/_emulator/tokens", json={"user": user, "scopes": [auth.CALENDAR_SCOPE]}
+        ).json()["access_token"]
+        return httpx.Client(
+            base_url=self.emulator + "calendar/v3/",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+            trust_env=False,
+        )
+
     def requests(self, method: str) -> list[dict[str, Any]]:
         reply = self.control.get("/_emulator/requests", params={"method": method})
         return reply.json()

@@ -327,11 +327,6 @@ def test_tzid_path_opens_nothing(tenant_env: dict[str, str]) -> None:
     assert [path for path in opened if "/../" in path] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sync builds its report with vars() on SkippedEvent, a slotted "
-    "dataclass, so any skipped event ends the run with a TypeError and no file.",
-)
 @pytest.mark.parametrize("case", sorted(SKIPPED))
 def test_broken_event_sync_skips(run: Run, tmp_path: Path, case: str) -> None:
     name, uid, phrase = SKIPPED[case]
@@ -345,11 +340,6 @@ def test_broken_event_sync_skips(run: Run, tmp_path: Path, case: str) -> None:
     assert phrase in skips[0]["reason"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detect --format json builds its skipped list with vars() on "
-    "SkippedEvent, a slotted dataclass, and fails with a TypeError.",
-)
 def test_broken_event_detect_json(run: Run) -> None:
     result = run(
         "detect", "--ics", str(DATA / "feb30.ics"), "--format", "json", "--now", NOW
@@ -360,11 +350,6 @@ def test_broken_event_detect_json(run: Run) -> None:
     assert [item["where"] for item in skipped] == ["UID february-30@hostile.test"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="detect without --explain prints no line for a skipped event, so "
-    "the user is not told that an event was left out.",
-)
 def test_broken_event_detect_table(run: Run) -> None:
     result = run("detect", "--ics", str(DATA / "unknown_tzid.ics"), "--now", NOW)
 
@@ -388,12 +373,6 @@ def test_vtimezone_without_rules_skipped(run: Run, tmp_path: Path) -> None:
     assert "Office Time" in skipped["UID empty-zone@hostile.test"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A BYSETPOS outside RFC 5545's range of 1 to 366 (0, or 400) makes "
-    "list_instances raise EventError during detection, so the run ends with "
-    "a traceback and exit code 1 instead of skipping that series.",
-)
 @pytest.mark.parametrize(
     ("name", "uid"),
     [
@@ -486,11 +465,6 @@ def test_unicode_addresses_found(run: Run, tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'mailto:bram @hostile.test' is kept with its inner space, so the "
-    "pair's second person is 'bram @hostile.test', who never matches Bram.",
-)
 def test_mailto_spaces_normalised(run: Run, tmp_path: Path) -> None:
     target = tmp_path / "out.ics"
 
@@ -528,12 +502,6 @@ def test_lone_start_marker_kept(run: Run, tmp_path: Path) -> None:
     assert merge.remove_block(description) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="A pasted start/end marker pair with a matching tag is taken as "
-    "Tandem's own block on the first sync, and its line 'niet weggooien' is "
-    "dropped: neither kept in the description nor read back as a topic.",
-)
 def test_pasted_block_text_kept(run: Run, tmp_path: Path) -> None:
     target = tmp_path / "out.ics"
     uid = "pasted-block@hostile.test"
@@ -640,26 +608,8 @@ def test_million_count_daily_read(run: Run, tmp_path: Path) -> None:
 
 
 DENSE_RULES = [
-    pytest.param(
-        "FREQ=SECONDLY",
-        id="secondly",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="FREQ=SECONDLY without an end has about 8 million instances "
-            "in the 92-day horizon, and sync is still running after two minutes "
-            "with 650 MB resident.",
-        ),
-    ),
-    pytest.param(
-        "FREQ=MINUTELY;COUNT=1000000",
-        id="minutely",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="A series with a 30-minute meeting every minute is taken as a "
-            "1:1, and sync takes from 80 s to over two minutes, with 500 MB "
-            "resident.",
-        ),
-    ),
+    pytest.param("FREQ=SECONDLY", id="secondly"),
+    pytest.param("FREQ=MINUTELY;COUNT=1000000", id="minutely"),
 ]
 
 

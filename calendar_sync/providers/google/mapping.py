@@ -176,6 +176,9 @@ def _extra(item: dict[str, Any]) -> dict[str, str]:
         "organizer_self": "true" if organizer.get("self") else "false",
         "ical_uid": str(item.get("iCalUID", "")),
     }
+    link = meet_url(item)
+    if link:
+        extra["meet_url"] = link
     private = (item.get("extendedProperties") or {}).get("private") or {}
     for name, key in STATE_KEYS.items():
         if key in private:
@@ -240,13 +243,18 @@ def _when(moment: datetime, timezone: str) -> dict[str, str]:
     return {"dateTime": moment.isoformat(), "timeZone": timezone}
 
 
-def new_event_body(event: NewEvent) -> dict[str, Any]:
-    """Build the events.insert body of a NewEvent, with its deterministic id."""
+def new_event_body(event: NewEvent, meet_link: bool = False) -> dict[str, Any]:
+    """Build the events.insert body of a NewEvent, with its deterministic id.
+
+    With `meet_link`, the body asks Google to add a Meet conference; the
+    request must then be sent with conferenceDataVersion=1, or Google ignores
+    conferenceData.
+    """
     attendees = [
         {"email": person.email, **({"displayName": person.name} if person.name else {})}
         for person in event.attendees
     ]
-    return {
+    body: dict[str, Any] = {
         "id": event_id_for(event.uid),
         "summary": event.summary,
         "description": event.description,
@@ -255,3 +263,30 @@ def new_event_body(event: NewEvent) -> dict[str, Any]:
         "attendees": attendees,
         "extendedProperties": {"private": {UID_KEY: event.uid}},
     }
+    if meet_link:
+        body["conferenceData"] = meet_request(event.uid)
+    return body
+
+
+def meet_request(uid: str) -> dict[str, Any]:
+    """Build a conferenceData createRequest for a Google Meet conference.
+
+    Google ignores a createRequest whose requestId it has seen before, so the
+    id is derived from the UID and a retried create asks for no second
+    conference.
+    """
+    return {
+        "createRequest": {
+            "requestId": event_id_for(uid),
+            "conferenceSolutionKey": {"type": "hangoutsMeet"},
+        }
+    }
+
+
+def meet_url(item: dict[str, Any]) -> str:
+    """Return the Meet link of an Event resource, or "" when it has none."""
+    points = (item.get("conferenceData") or {}).get("entryPoints") or []
+    for point in points:
+        if point.get("entryPointType") == "video" and point.get("uri"):
+            return str(point["uri"])
+    return str(item.get("hangoutLink", ""))

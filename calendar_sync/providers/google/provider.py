@@ -56,8 +56,11 @@ class GoogleCalendarProvider(CalendarProvider):
         default_timezone: str = "UTC",
         lookback: timedelta = timedelta(days=28),
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        meet_links: bool = False,
     ) -> None:
         self.client = client
+        #: Whether created events (follow-ups) get a Google Meet conference.
+        self.meet_links = meet_links
         self.address = client.person
         self.default_timezone = default_timezone
         self.lookback = lookback
@@ -244,9 +247,14 @@ class GoogleCalendarProvider(CalendarProvider):
         """
         if event.organizer.email and event.organizer.email != self.address:
             raise NotOrganizerError(event.uid, self.address, event.organizer.email)
-        body = mapping.new_event_body(event)
+        body = mapping.new_event_body(event, meet_link=self.meet_links)
+        # conferenceDataVersion=1 makes Google act on conferenceData; with the
+        # default 0 it drops the createRequest silently.
         request = self._events.insert(
-            calendarId="primary", body=body, sendUpdates="all"
+            calendarId="primary",
+            body=body,
+            sendUpdates="all",
+            conferenceDataVersion=1 if self.meet_links else 0,
         )
         try:
             created = self.client.execute(request, "calendar.events.insert")

@@ -529,6 +529,40 @@ def test_create_twice_keeps_one(provider_for, control) -> None:
     assert len([e for e in listed.events if e.uid == first.uid]) == 1
 
 
+def test_create_with_meet_link(provider_for, control) -> None:
+    provider = provider_for()
+    provider.meet_links = True
+
+    created = provider.create_event(followup())
+
+    [insert] = requests_of(control, "calendar.events.insert")
+    assert insert["query"]["conferenceDataVersion"] == ["1"]
+    assert created.extra["meet_url"].startswith("https://meet.google.com/")
+    stored = provider.get_event(created.key)
+    assert stored is not None
+    assert stored.extra["meet_url"] == created.extra["meet_url"]
+
+
+def test_create_without_meet_link(provider_for, control) -> None:
+    provider = provider_for()
+
+    created = provider.create_event(followup())
+
+    [insert] = requests_of(control, "calendar.events.insert")
+    assert insert["query"]["conferenceDataVersion"] == ["0"]
+    assert "meet_url" not in created.extra
+
+
+def test_retried_create_keeps_one_meet(provider_for, control) -> None:
+    provider = provider_for()
+    provider.meet_links = True
+    first = provider.create_event(followup())
+
+    second = provider.create_event(followup())
+
+    assert second.extra["meet_url"] == first.extra["meet_url"]
+
+
 def test_create_as_attendee_is_refused(provider_for, control) -> None:
     provider = provider_for(BRAM)
 
