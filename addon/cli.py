@@ -23,7 +23,6 @@ from addon import db, records
 from addon.agenda import Section
 from addon.errors import InputError, TandemError
 from addon.logs import configure_logging
-from addon.mail.refresh import remember_calendar_files
 from addon.service import (
     SyncReport,
     SyncService,
@@ -173,6 +172,8 @@ def sync(
         apply_settings(tenant, settings)
         calendar = get_or_create_calendar(session, tenant, "ics", calendar_name)
         # A reply to an agenda email refreshes this file's invites later on.
+        from addon.mail.refresh import remember_calendar_files
+
         remember_calendar_files(session, calendar, source, target)
         service = SyncService(session, tenant, settings, moment)
         report = service.sync(
@@ -589,3 +590,11 @@ from addon.mail.cli import (  # noqa: E402 - commands attach last
 cli.add_command(smtpd)
 cli.add_command(send_agendas)
 cli.add_command(email_settings)
+
+from manifests.cli import manifests as manifests_command  # noqa: E402
+
+cli.add_command(manifests_command)
+
+
+if __name__ == "__main__":
+    main()

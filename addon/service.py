@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -153,6 +153,7 @@ class SyncService:
         self.tenant = tenant
         self.settings = settings
         self.now = now
+        self._remember_writes = True
 
     @property
     def policy(self) -> DetectionPolicy:
@@ -188,6 +189,9 @@ class SyncService:
         next occurrence has passed or whose agenda changed in Tandem.
         """
         persistent = provider.persistent
+        # Only a persistent calendar reports Tandem's writes back on the next
+        # sync, so only then is the stored copy worth keeping up to date.
+        self._remember_writes = persistent
         changes = provider.list_changes(calendar.cursor if persistent else None)
         report = SyncReport(
             skipped=[asdict(item) for item in getattr(provider, "skipped", [])]
@@ -573,7 +577,8 @@ class SyncService:
 
     def _audit(self, action: str, event: Event, reason: str, calendar_id: int) -> None:
         log.info("calendar write", extra={"action": action, "event": str(event.key)})
-        event_store.remember(self.session, calendar_id, self.tenant.id, event)
+        if self._remember_writes:
+            event_store.remember(self.session, calendar_id, self.tenant.id, event)
         self.session.add(
             models.AuditEntry(
                 tenant_id=self.tenant.id,
@@ -681,7 +686,11 @@ class SyncService:
             log.info("no free slot for follow-up", extra={"series": series.id})
             return ""
 
-        uid = followup_uid(self.tenant.name, series.uid, review.recurrence_id)
+        # In UTC, so the UID is the same whether the occurrence row was just
+        # made (in the event's zone) or read back from the database (in UTC);
+        # a retried task then meets the event it created before.
+        recurrence_id = review.recurrence_id.astimezone(UTC)
+        uid = followup_uid(self.tenant.name, series.uid, recurrence_id)
         created = provider.create_event(
             self._followup_event(series, master, review, uid, slot)
         )

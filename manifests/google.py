@@ -51,19 +51,27 @@ def validate_google(document: Any, base_url: str) -> None:
         raise ManifestError(problems)
 
 
-def google_urls(document: dict[str, Any]) -> list[str]:
-    """Return every URL the deployment names, in document order."""
-    add_ons = document.get("addOns") or {}
-    common = add_ons.get("common") or {}
-    calendar = add_ons.get("calendar") or {}
+def google_urls(document: Any) -> list[str]:
+    """Return every URL the deployment names, in document order.
+
+    Parts of the wrong type are skipped, so this also works on a deployment
+    that `validate_google` rejects.
+    """
+    add_ons = _mapping(_mapping(document).get("addOns"))
+    common = _mapping(add_ons.get("common"))
+    calendar = _mapping(add_ons.get("calendar"))
     urls = [
         common.get("logoUrl"),
-        (common.get("homepageTrigger") or {}).get("runFunction"),
-        (calendar.get("homepageTrigger") or {}).get("runFunction"),
-        (calendar.get("eventOpenTrigger") or {}).get("runFunction"),
-        (calendar.get("eventUpdateTrigger") or {}).get("runFunction"),
+        _mapping(common.get("homepageTrigger")).get("runFunction"),
+        _mapping(calendar.get("homepageTrigger")).get("runFunction"),
+        _mapping(calendar.get("eventOpenTrigger")).get("runFunction"),
+        _mapping(calendar.get("eventUpdateTrigger")).get("runFunction"),
     ]
     return [url for url in urls if isinstance(url, str)]
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _check_keys(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from addon import db
 from addon.settings import Settings, get_settings
-from addon.web import google, inbound, microsoft, routes
+from addon.web import addon_endpoints, google, inbound, microsoft, routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(microsoft.api)
     app.include_router(google.router)
     app.include_router(google.api)
+    app.include_router(addon_endpoints.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: Annotated[Session, Depends(get_session)]) -> dict[str, str]:

@@ -16,6 +16,7 @@ stays in the file untouched. A file that cannot be read at all raises
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import html
 import logging
@@ -694,12 +695,14 @@ class ICalendarProvider(CalendarProvider):
 
     def _insert_after_series(self, component: icalendar.Event, uid: str) -> None:
         components = self._calendar.subcomponents
-        positions = [
-            index
-            for index, existing in enumerate(components)
-            if existing.name == "VEVENT" and str(existing.get("UID", "")) == uid
-        ]
-        position = positions[-1] + 1 if positions else len(components)
+        # Compare by identity: reading each component's UID costs a caseless
+        # dict lookup, which made adding overrides to a large file quadratic.
+        series = {id(entry.original) for entry in self._entries_with_uid(uid)}
+        position = len(components)
+        for index in range(len(components) - 1, -1, -1):
+            if id(components[index]) in series:
+                position = index + 1
+                break
         components.insert(position, component)
 
     def _set_description(
@@ -1157,28 +1160,52 @@ def _to_event(
         )
 
     all_day = not isinstance(start_property.dt, datetime)
-    start = _as_datetime(start_property.dt, zone)
-    end = _end_of(component, start, all_day, zone, where)
+    timezone = _timezone_of(start_property, zone)
+    fast = _fast_zone(timezone)
+    start = _in_zone(_as_datetime(start_property.dt, zone), fast)
+    end = _in_zone(_end_of(component, start, all_day, zone, where), fast)
     recurrence_id = _recurrence_id_of(component, zone)
     return Event(
         uid=uid,
         summary=_text(component.get("SUMMARY")),
         start=start,
         end=end,
-        recurrence_id=recurrence_id,
+        recurrence_id=_in_zone(recurrence_id, fast) if recurrence_id else None,
         all_day=all_day,
         organizer=_organizer_of(component),
         attendees=_attendees_of(component),
         status=_status_of(component),
         rrule=_rrule_of(component, where),
-        rdates=_dates_of(component.get("RDATE"), zone),
-        exdates=_dates_of(component.get("EXDATE"), zone),
+        rdates=tuple(
+            _in_zone(moment, fast) for moment in _dates_of(component.get("RDATE"), zone)
+        ),
+        exdates=tuple(
+            _in_zone(moment, fast)
+            for moment in _dates_of(component.get("EXDATE"), zone)
+        ),
         description=_text(component.get("DESCRIPTION")),
-        timezone=_timezone_of(start_property, zone),
+        timezone=timezone,
         etag=etag,
         source=source,
         extra=_extra_of(component),
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _fast_zone(name: str) -> tzinfo | None:
+    """The zoneinfo zone of an IANA name, or None.
+
+    Times read through a VTIMEZONE carry a dateutil zone, whose UTC offset
+    lookups walk its rules on every call; the same instant in zoneinfo's zone
+    of that name compares and hashes equal and is many times faster to use.
+    """
+    return resolve_timezone(name) if name else None
+
+
+def _in_zone(moment: datetime, zone: tzinfo | None) -> datetime:
+    if zone is None or moment.tzinfo is zone or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(zone)
 
 
 def _end_of(

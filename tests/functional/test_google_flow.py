@@ -17,21 +17,23 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import redis
 from celery import Celery
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from addon import db, models
 from addon.service import get_or_create_tenant
 from addon.settings import Settings
 from calendar_sync import merge
-from calendar_sync.providers.google import auth
+from calendar_sync.providers.google import auth, mapping
 
 REDIS_URL = os.environ.get("TANDEM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,7 +137,9 @@ class World:
 
     def sync(self, google_calendar_id: int, now: datetime) -> dict[str, Any]:
         """Run one sync on the worker that takes `now` as the current time."""
-        return self.run("tandem.sync_google_calendar", google_calendar_id, now.isoformat())
+        return self.run(
+            "tandem.sync_google_calendar", google_calendar_id, now.isoformat()
+        )
 
     def api(self, user: str) -> httpx.Client:
         """Return a client of the emulator's Calendar API that acts as `user`."""
@@ -149,8 +153,9 @@ class World:
             trust_env=False,
         )
 
-    def requests(self, method: str) -> list[dict[str, Any]]:
-        reply = self.control.get("/_emulator/requests", params={"method": method})
+    def requests(self, method: str | None = None) -> list[dict[str, Any]]:
+        params = {"method": method} if method else {}
+        reply = self.control.get("/_emulator/requests", params=params)
         return reply.json()
 
     def forget_requests(self) -> None:
@@ -226,8 +231,10 @@ def _seed(world: World, env: dict[str, str]) -> None:
     ).raise_for_status()
 
 
-def _weekly_one_on_one(world: World) -> dict[str, Any]:
-    """A weekly 1:1 of Anna and Bram whose next occurrence is in two days."""
+def _weekly_one_on_one(
+    world: World, organizer: str = ANNA, attendee: str = BRAM
+) -> dict[str, Any]:
+    """A weekly 1:1 (Anna and Bram by default) whose next occurrence is in two days."""
     first = (datetime.now(UTC) + timedelta(days=2)).date() - timedelta(weeks=2)
     body = {
         "summary": "Anna / Bram 1:1",
@@ -236,11 +243,11 @@ def _weekly_one_on_one(world: World) -> dict[str, Any]:
         "end": {"dateTime": f"{first}T10:30:00", "timeZone": "Europe/Amsterdam"},
         "recurrence": ["RRULE:FREQ=WEEKLY"],
         "attendees": [
-            {"email": ANNA, "responseStatus": "accepted"},
-            {"email": BRAM, "responseStatus": "accepted"},
+            {"email": organizer, "responseStatus": "accepted"},
+            {"email": attendee, "responseStatus": "accepted"},
         ],
     }
-    reply = world.control.post(f"/_emulator/calendars/{ANNA}/events", json=body)
+    reply = world.control.post(f"/_emulator/calendars/{organizer}/events", json=body)
     reply.raise_for_status()
     return reply.json()
 
@@ -406,24 +413,256 @@ def test_domain_one_on_one_flow(world: World, database_url: str) -> None:
     assert "Werkdruk" in _next_instance(world, series)["description"]
 
 
-def test_revoked_grant_needs_consent(world: World, database_url: str) -> None:
-    # One person connects through the consent flow of the web app.
-    start = world.http.get("/oauth/google/start", params={"login_hint": DAAN})
+def _connect(world: World, email: str) -> None:
+    """Let `email` consent through the web app's OAuth flow."""
+    start = world.http.get("/oauth/google/start", params={"login_hint": email})
     consent = httpx.get(start.headers["location"], trust_env=False)
     finished = world.http.get(consent.headers["location"].removeprefix(world.web))
     assert finished.status_code == 200, finished.text
+
+
+def test_revoked_grant_needs_consent(world: World, database_url: str) -> None:
+    series = _weekly_one_on_one(world, DAAN, CARO)
+    _connect(world, DAAN)
     daan_id = _google_calendar_id(database_url, DAAN)
+    _wait_for(lambda: _writes(world), "first agenda write")
+    _settle(world, database_url)
+    _add_topic(world, database_url, TOPIC, DAAN)
 
     world.control.post(
         "/_emulator/refresh-tokens/revoke", json={"user": DAAN}
     ).raise_for_status()
+    world.forget_requests()
     report = world.run("tandem.sync_google_calendar", daan_id)
     again = world.run("tandem.sync_google_calendar", daan_id)
 
     assert report["skipped"] == "needs-consent"
     assert again["skipped"] == "needs-consent"
+    assert world.requests("calendar.events.patch") == []
     listed = world.http.get(
         "/api/google/connections",
         headers={"X-Tandem-Tenant": world.tenant},
     ).json()
     assert [(row["email"], row["state"]) for row in listed] == [(DAAN, "needs-consent")]
+
+    # Consenting again revives the connection; the topic kept in Tandem is
+    # written with one PATCH, and the block appears once.
+    _connect(world, DAAN)
+    _settle(world, database_url)
+    description = _instance_at(world, series, _next_start(), DAAN)["description"]
+    listed = world.http.get(
+        "/api/google/connections",
+        headers={"X-Tandem-Tenant": world.tenant},
+    ).json()
+    assert [(row["email"], row["state"]) for row in listed] == [(DAAN, "active")]
+    assert len(_writes(world)) == 1
+    assert description.count(TOPIC) == 1
+    assert description.count("Our weekly check-in.") == 1
+
+
+# -- time passing, follow-ups and conflicts ---------------------------------
+
+TOPIC = "Werkdruk"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def _settle(world: World, database_url: str, quiet: float = 2.0) -> None:
+    """Wait until no sync is queued and the emulator saw no request for `quiet` s.
+
+    Tandem's own writes notify its watch channels, as at Google, so the worker
+    also runs syncs that nobody sent; counts are taken once it is quiet.
+    """
+
+    def queued(session: Session) -> bool:
+        rows = session.scalars(select(models.GoogleCalendar.sync_queued))
+        return any(rows)
+
+    deadline = time.monotonic() + 90
+    count, since = -1, time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, "the worker did not go quiet"
+        current = len(world.requests())
+        if current != count or _rows(database_url, queued):
+            count, since = current, time.monotonic()
+        time.sleep(0.25)
+
+
+def _next_start() -> datetime:
+    """The start of the occurrence `_weekly_one_on_one` makes the next one."""
+    day = (datetime.now(UTC) + timedelta(days=2)).date()
+    return datetime.combine(day, dt_time(10), AMSTERDAM)
+
+
+def _instance_at(
+    world: World, series: dict[str, Any], start: datetime, owner: str = ANNA
+) -> dict:
+    with world.api(owner) as api:
+        reply = api.get(
+            f"calendars/{owner}/events/{series['id']}/instances",
+            params={
+                "timeMin": _utc(start - timedelta(minutes=1)),
+                "timeMax": _utc(start + timedelta(minutes=1)),
+            },
+        )
+    reply.raise_for_status()
+    [item] = reply.json()["items"]
+    return item
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _writes(world: World) -> list[dict[str, Any]]:
+    return [r for r in world.requests("calendar.events.patch") if r["status"] == 200]
+
+
+def _add_topic(
+    world: World, database_url: str, text: str, organizer: str = ANNA
+) -> None:
+    def one_on_one(session: Session) -> int | None:
+        return session.scalar(
+            select(models.Series.id).where(
+                models.Series.is_one_on_one.is_(True),
+                models.Series.organizer_email == organizer,
+            )
+        )
+
+    world.http.post(
+        f"/api/series/{_rows(database_url, one_on_one)}/topics",
+        json={"text": text, "section": "personal"},
+        headers={"X-Tandem-Tenant": world.tenant},
+    ).raise_for_status()
+
+
+def _busy(world: World, start: datetime, end: datetime) -> list[tuple[str, str]]:
+    """Return the busy periods of Anna and Bram in [start, end) from freebusy."""
+    body = {
+        "timeMin": _utc(start),
+        "timeMax": _utc(end),
+        "items": [{"id": ANNA}, {"id": BRAM}],
+    }
+    with world.api(ANNA) as api:
+        reply = api.post("freeBusy", json=body)
+    reply.raise_for_status()
+    calendars = reply.json()["calendars"]
+    return [
+        (period["start"], period["end"])
+        for person in (ANNA, BRAM)
+        for period in calendars[person]["busy"]
+    ]
+
+
+def _overlaps(start: datetime, end: datetime, periods: list[tuple[str, str]]) -> bool:
+    return any(
+        datetime.fromisoformat(a) < end and start < datetime.fromisoformat(b)
+        for a, b in periods
+    )
+
+
+def _followups(database_url: str) -> list[tuple[str, datetime, datetime]]:
+    def read(session: Session) -> list[tuple[str, datetime, datetime]]:
+        rows = session.execute(
+            select(models.FollowUp.uid, models.FollowUp.start, models.FollowUp.end)
+        )
+        return [tuple(row) for row in rows]
+
+    return _rows(database_url, read)
+
+
+def _forget_followups(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    try:
+        with db.transaction(db.session_factory(engine)) as session:
+            session.execute(delete(models.FollowUp))
+    finally:
+        engine.dispose()
+
+
+def _rename(world: World, event: dict[str, Any], summary: str) -> None:
+    with world.api(ANNA) as api:
+        reply = api.patch(
+            f"calendars/{ANNA}/events/{event['id']}", json={"summary": summary}
+        )
+    reply.raise_for_status()
+
+
+def test_meeting_passes_and_followup(world: World, database_url: str) -> None:
+    series = _weekly_one_on_one(world)
+    world.run("tandem.enable_google_domain", _enable_domain(world, database_url))
+    anna_id = _google_calendar_id(database_url, ANNA)
+    _wait_for(lambda: _writes(world), "first agenda write")
+    _settle(world, database_url)
+    now, upcoming = datetime.now(UTC), _next_start()
+
+    # A person edits the invite between Tandem's read and its write: the
+    # PATCH meets 412, Tandem reads again and merges, and writes once.
+    _add_topic(world, database_url, TOPIC)
+    world.control.post(
+        "/_emulator/faults",
+        json={
+            "method": "calendar.events.patch",
+            "kind": "concurrentEdit",
+            "text": "<p>Room 4.12</p>",
+        },
+    ).raise_for_status()
+    world.forget_requests()
+    report = world.sync(anna_id, now)
+    statuses = [r["status"] for r in world.requests("calendar.events.patch")]
+    description = _instance_at(world, series, upcoming)["description"]
+    assert report["written"] == 1
+    assert statuses == [412, 200]
+    assert "Room 4.12" in description
+    assert "Our weekly check-in." in description
+    assert description.count(TOPIC) == 1
+    assert merge.find_block_html(description) is not None
+    _settle(world, database_url)
+
+    # The meeting passes: the next occurrence gets the topic carried over.
+    after = upcoming + timedelta(hours=1)
+    world.forget_requests()
+    report = world.sync(anna_id, after)
+    following = _instance_at(world, series, upcoming + timedelta(weeks=1))
+    assert report["written"] == 1
+    assert TOPIC in following["description"]
+    assert [r["user"] for r in _writes(world)] == [ANNA]
+    _settle(world, database_url)
+
+    # A goal review two weeks on leads to one follow-up in a free slot.
+    review = _instance_at(world, series, upcoming + timedelta(weeks=2))
+    target = upcoming + timedelta(weeks=8)
+    busy = _busy(world, target - timedelta(days=7), target + timedelta(days=14))
+    _rename(world, review, "Anna / Bram goal review")
+    world.forget_requests()
+    world.sync(anna_id, after)
+    world.sync(anna_id, after)
+    _settle(world, database_url)
+    inserts = world.requests("calendar.events.insert")
+    [(uid, start, end)] = _followups(database_url)
+    assert [(r["status"], r["send_updates"]) for r in inserts] == [(200, "all")]
+    assert not _overlaps(start, end, busy)
+    with world.api(ANNA) as api:
+        created = api.get(f"calendars/{ANNA}/events/{mapping.event_id_for(uid)}")
+    created.raise_for_status()
+    followup = created.json()
+    assert {a["email"] for a in followup["attendees"]} == {ANNA, BRAM}
+    assert merge.find_block(followup["description"]) is not None
+    assert TOPIC in followup["description"]
+
+    # The task is retried after its record of the follow-up was lost (as when
+    # a worker dies between the insert and its commit): Google answers 409
+    # for the same id, and Tandem takes the event it made before.
+    _forget_followups(database_url)
+    _rename(world, review, "Goal review: Anna / Bram")
+    world.forget_requests()
+    world.sync(anna_id, after)
+    _settle(world, database_url)
+    statuses = [r["status"] for r in world.requests("calendar.events.insert")]
+    sent = [
+        update
+        for update in world.control.get("/_emulator/sent-updates").json()
+        if update["method"] == "calendar.events.insert"
+    ]
+    assert statuses == [409]
+    assert [row[0] for row in _followups(database_url)] == [uid]
+    assert len(sent) == 1
