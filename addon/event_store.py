@@ -183,6 +183,10 @@ class StoredEvents:
         )
         return Event.from_dict(row.data) if row is not None else None
 
+    def series(self, uid: str) -> list[Event]:
+        """Return the stored master of `uid` (if any), then its overrides."""
+        return series_members(self.session, self.calendar, uid)
+
     def owners(self, graph_ids: list[str]) -> dict[str, EventKey]:
         """Map instance ids to the stored exception, or to the series listing them.
 

@@ -7,7 +7,7 @@ The Google emulator runs as a separate process (`python -m emulators.google`)
 on a free port of 127.0.0.1. The script seeds one domain through the
 emulator's control API: N people, each the organizer of `--series` weekly
 1:1s, the k-th with the person k+1 places further on, so every calendar also
-holds that many invites as an attendee. A service account with domain-wide
+contains that many invites as an attendee. A service account with domain-wide
 delegation acts as each person. Every calendar is synced in this process
 with `SyncService` and the real google-api-python-client and
 `GoogleCalendarProvider`, on a new SQLite database. Then the organizer moves
@@ -150,7 +150,9 @@ def sync_all(
     for address in addresses:
         credentials = auth.delegated_credentials(config, key, address)
         client = GoogleClient(config, credentials, address, pacer=Pacer(0))
-        provider = GoogleCalendarProvider(client, default_timezone=ZONE, now=lambda: NOW)
+        provider = GoogleCalendarProvider(
+            client, default_timezone=ZONE, now=lambda: NOW
+        )
         with db.transaction(sessions) as session:
             tenant = get_or_create_tenant(session, settings)
             calendar = get_or_create_calendar(session, tenant, "google", address)
@@ -164,7 +166,9 @@ def sync_all(
 
 def _counts(emulator: Emulator) -> dict[str, Any]:
     log = emulator.control("GET", "/requests")
-    methods = Counter(row["method"] for row in log if row["method"].startswith("calendar."))
+    methods = Counter(
+        row["method"] for row in log if row["method"].startswith("calendar.")
+    )
     return {"requests": sum(methods.values()), "by_method": dict(methods)}
 
 

@@ -39,8 +39,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Base URL the stored files use. The .invalid top-level domain never
-#: resolves (RFC 2606), so an unrendered file cannot reach a real host.
+#: Base URL the stored files use. The .invalid top-level domain is reserved
+#: and never resolves, so an unrendered file cannot reach a real host.
 PLACEHOLDER_BASE = "https://tandem.invalid"
 
 GOOGLE_DEPLOYMENT = Path(__file__).parent / "google" / "deployment.json"
@@ -85,8 +85,8 @@ def render_outlook(base_url: str) -> str:
     """Return the Outlook manifest's XML text with every URL under `base_url`."""
     base = check_base_url(base_url)
     text = OUTLOOK_MANIFEST.read_text(encoding="utf-8")
-    # The base goes into attribute values and element text alike; escaping
-    # the quote as well keeps it safe in both.
+    # The base goes into attribute values and element text alike, so the
+    # quote is escaped as well as the characters that element text needs.
     return text.replace(PLACEHOLDER_BASE, escape(base, {'"': "&quot;"}))
 
 

@@ -16,7 +16,7 @@ EXECUTE_SCOPE = "https://www.googleapis.com/auth/calendar.addons.execute"
 READ_SCOPE = "https://www.googleapis.com/auth/calendar.addons.current.event.read"
 WRITE_SCOPE = "https://www.googleapis.com/auth/calendar.addons.current.event.write"
 
-#: The scope Google requires for each level of event access; METADATA needs
+#: The scopes Google requires for each level of event access. METADATA needs
 #: none beyond the execute scope.
 ACCESS_SCOPES: dict[str, tuple[str, ...]] = {
     "METADATA": (),

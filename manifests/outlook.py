@@ -1,7 +1,7 @@
 """Check an Outlook add-in XML manifest (MailApp) for appointments.
 
 Office validates a manifest against its XML schema, which fixes the order of
-`OfficeApp`'s children; a manifest with elements out of order fails to
+`OfficeApp`'s children. A manifest with elements out of order fails to
 sideload (learn.microsoft.com, "Office Add-ins XML manifest"). The order and
 the required children below are those of the MailApp type in that schema.
 """

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["add-ons"])
 
-#: Issuers Google puts in its ID tokens (OpenID Connect discovery document).
+#: Issuers Google puts in its ID tokens.
 GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
 
 #: Icon sizes in pixels that the manifests name: Outlook's ribbon takes 16,
@@ -124,8 +124,9 @@ def _verify(token: str, audience: str, certs_url: str) -> Mapping[str, Any]:
             "try again, or check TANDEM_ADDON_GOOGLE_CERTS_URL.",
         ) from None
     except (ValueError, google.auth.exceptions.GoogleAuthError) as error:
-        # google-auth's messages name the failed check, never the token.
-        log.info("add-on ID token rejected", extra={"reason": str(error)})
+        # Only the error's type is logged, because google-auth puts the token
+        # itself into the message of some errors (a malformed token's, say).
+        log.info("add-on ID token rejected", extra={"error": type(error).__name__})
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "The ID token is invalid, expired or meant for another endpoint.",
@@ -195,9 +196,9 @@ def google_event_keys(calendar: Mapping[str, Any]) -> list[str]:
     """Return the ids under which Tandem may store the opened event's series.
 
     Tandem keys a Google series by its event id, which an instance carries as
-    `recurringEventId`. An instance's own id is `<series id>_<original start>`
-    (Calendar API, Events: instances), so its prefix is tried too, and so is
-    the iCalendar UID for calendars synced from files.
+    `recurringEventId`. Google builds an instance's own id as
+    `<series id>_<original start>`, so that prefix is tried too, and so is the
+    iCalendar UID for calendars synced from files.
     """
     keys: list[str] = []
     for name in ("recurringEventId", "id", "iCalUID"):
@@ -215,8 +216,8 @@ def find_series(
 ) -> models.Series | None:
     """Find the tenant's series stored under one of `keys`, a 1:1 first.
 
-    The same series shows up once per synced calendar that holds it, and only
-    the organizer's copy may have been judged a 1:1.
+    The same series is stored once per synced calendar that contains it, and
+    only the organizer's copy may have been judged a 1:1.
     """
     if not keys:
         return None
@@ -253,8 +254,8 @@ def _agenda_card(
         return _card(title, people, [_text_section("", note)])
 
     link = f"{settings.public_url.rstrip('/')}/series/{series.id}"
-    # The card reaches whoever opens the event, as the invite does, so it
-    # gets the invite's content without prior notes.
+    # Anyone who can open the event sees the card, as they see the invite,
+    # so the card gets the invite's content without prior notes.
     agenda = build_agenda(
         session, tenant, series, occurrence, private_invite=False, link=link
     )
@@ -355,7 +356,7 @@ def _card(title: str, subtitle: str, sections: list[dict[str, Any]]) -> dict[str
 
 
 def _text_section(header: str, html_text: str) -> dict[str, Any]:
-    """A card section with one paragraph; `html_text` must be escaped already."""
+    """Build a card section with one paragraph. `html_text` must be escaped."""
     section: dict[str, Any] = {"widgets": [{"textParagraph": {"text": html_text}}]}
     if header:
         section["header"] = header
@@ -373,8 +374,8 @@ def _link_section(label: str, url: str) -> dict[str, Any]:
 
 
 def _render(card: dict[str, Any]) -> dict[str, Any]:
-    # An HTTP add-on answers a trigger with a render action that pushes the
-    # card (Google Workspace add-ons, "Alternate runtimes").
+    # An HTTP add-on responds to a trigger with a render action that pushes
+    # the card onto the add-on's card stack.
     return {"action": {"navigations": [{"pushCard": card}]}}
 
 
@@ -498,7 +499,7 @@ def icon(size: int) -> Response:
 
 @functools.cache
 def _icon_png(size: int) -> bytes:
-    """Encode a filled square as a PNG (RFC 2083): 8-bit RGB, no filter."""
+    """Encode a filled square as a PNG with 8-bit RGB pixels and no filter."""
     row = b"\x00" + bytes(ICON_RGB) * size
     header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
     return (

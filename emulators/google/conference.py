@@ -8,8 +8,8 @@ The rules come from the Event and ConferenceData reference:
   `hangoutsMeet` makes a new conference: the event comes back with a
   `conferenceId`, a `video` entry point at `https://meet.google.com/<id>`,
   the `conferenceSolution` and `createRequest.status.statusCode`, and with
-  the same link in `hangoutLink`. Google may answer "pending" first and fill
-  the conference in later; the emulator always answers "success" at once.
+  the same link in `hangoutLink`. Google may return "pending" first and fill
+  the conference in later, but the emulator always returns "success" at once.
 
 The emulator applies these rules on events.insert only; patch and update
 store `conferenceData` as sent.

@@ -1,10 +1,10 @@
 """`GraphProvider`: the provider contract for one Microsoft 365 mailbox.
 
 Changes come from `calendarView/delta` over a window around now. Its delta
-link is the cursor, with the window's end kept in the URL fragment (which is
-never sent), so a window that time has used up is replaced by a full round.
-Delta lists instances only, so the masters of the series it names are read
-with `$batch`, up to 20 per request.
+link is the cursor, with the window's start and end kept in the URL fragment
+(which is never sent), so a window that time has used up is replaced by a
+full round. Delta lists instances only, so the masters of the series it
+names are read with `$batch`, up to 20 per request.
 
 Given Tandem's stored copy (`StoredCopy`), an incremental round costs fewer
 reads. An exception that matches its stored copy is Tandem's own write coming
@@ -12,7 +12,15 @@ back, so it is dropped and its master is not read again. It matches on the
 ETag that the PATCH returned, and where Graph has changed the ETag since, on
 `mapping.content_hash`, a hash of the fields Tandem reads. `@removed` carries
 only instance ids, which the stored copy maps back to their series, so a
-deleted series is found gone.
+deleted series is found gone. A changed series whose master is stored takes
+the master's new fields from its occurrences (`series.py`) instead of a read.
+
+The instances a round listed answer `list_instances` for the round's window
+when they are complete: always after a full round, and after an incremental
+round when every unlisted instance is stored. The other changed series have
+their instances read together, in one `$batch`, on the first `list_instances`
+call. The first `get_event` of an instance read in this round returns that
+read; a second one (after a 412, say) asks Graph again.
 
 Does a body-only PATCH notify attendees?
     Yes, going by the evidence. Graph's v1.0 "Update event" reference
@@ -39,18 +47,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from calendar_sync.errors import ConflictError, NotFoundError, ProviderError
 from calendar_sync.models import (
     BusyInterval,
     Event,
     EventKey,
+    EventStatus,
     NewEvent,
     normalise_email,
 )
 from calendar_sync.providers.base import CalendarProvider, ChangeSet
-from calendar_sync.providers.microsoft import mapping
+from calendar_sync.providers.microsoft import mapping, series
 from calendar_sync.providers.microsoft.auth import (
     MicrosoftConfig,
     TokenSource,
@@ -108,6 +117,10 @@ class StoredCopy(Protocol):
         """
         ...
 
+    def series(self, uid: str) -> list[Event]:
+        """Return the stored master of `uid` (if any), then its exceptions."""
+        ...
+
 
 def _expand_state() -> str:
     return f"singleValueExtendedProperties($filter=id eq '{mapping.STATE_PROPERTY_ID}')"
@@ -115,6 +128,17 @@ def _expand_state() -> str:
 
 def _utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cursor_window(cursor: str) -> tuple[datetime, datetime] | None:
+    """Return the window kept in a delta link's fragment, if it holds both ends."""
+    values = parse_qs(urlsplit(cursor).fragment)
+    if "window-start" not in values or "window-end" not in values:
+        return None
+    return (
+        mapping.parse_offset(values["window-start"][0]),
+        mapping.parse_offset(values["window-end"][0]),
+    )
 
 
 class GraphProvider(CalendarProvider):
@@ -142,6 +166,13 @@ class GraphProvider(CalendarProvider):
         self._instance_ids: dict[EventKey, str] = {}
         # The latest read of each event, by Graph id, for the organizer check.
         self._read: dict[str, Event] = {}
+        # This round's window, the complete instance lists known for a window
+        # by series, the changed series without one, and the instances read
+        # in this round that `get_event` has not returned yet.
+        self._window: tuple[datetime, datetime] | None = None
+        self._listings: dict[str, tuple[datetime, datetime, list[Event]]] = {}
+        self._pending: set[str] = set()
+        self._fresh: dict[EventKey, Event] = {}
 
     @property
     def owner(self) -> str:
@@ -151,6 +182,7 @@ class GraphProvider(CalendarProvider):
 
     def list_changes(self, cursor: str | None) -> ChangeSet:
         """List what changed since the delta link `cursor`, or everything."""
+        self._start_round()
         if cursor is None or self._window_used_up(cursor):
             return self._full_round()
         try:
@@ -160,18 +192,31 @@ class GraphProvider(CalendarProvider):
             # without a token"; the caller must treat unseen events as gone.
             log.info("delta link expired, syncing in full", extra=self._ids())
             return self._full_round()
+        self._window = _cursor_window(cursor)
         return self._change_set(items, self._cursor(link, cursor), full=False)
+
+    def _start_round(self) -> None:
+        self._window = None
+        self._listings.clear()
+        self._pending.clear()
+        self._fresh.clear()
 
     def _full_round(self) -> ChangeSet:
         now = self.now()
-        window_end = now + self.ahead
+        window_start, window_end = now - self.past, now + self.ahead
         params = {
-            "startDateTime": _utc_text(now - self.past),
+            "startDateTime": _utc_text(window_start),
             "endDateTime": _utc_text(window_end),
         }
         items, link = self._collect("/calendarView/delta", params)
-        cursor = f"{link}#window-end={_utc_text(window_end)}"
-        return self._change_set(items, cursor, full=True)
+        self._window = (window_start, window_end)
+        fragment = urlencode(
+            {
+                "window-end": _utc_text(window_end),
+                "window-start": _utc_text(window_start),
+            }
+        )
+        return self._change_set(items, f"{link}#{fragment}", full=True)
 
     def _collect(
         self, start: str, params: dict[str, str] | None
@@ -205,9 +250,46 @@ class GraphProvider(CalendarProvider):
     def _change_set(
         self, items: list[dict[str, Any]], cursor: str, full: bool
     ) -> ChangeSet:
-        removed, series_ids = self._removals(items)
+        removed, reread = self._removals(items)
+        events, instances, changed, skipped = self._sort_items(items, full)
+        series_ids = reread + [uid for uid in changed if uid not in reread]
+
+        derived = {} if full else self._derived_masters(changed, instances, reread)
+        read, gone = self._read_masters(
+            [uid for uid in series_ids if uid not in derived]
+        )
+        found = {**derived, **{master.uid: master for master in read}}
+        removed_ids = {str(item["id"]) for item in items if "@removed" in item}
+        masters = [
+            self._with_instance_ids(found[uid], instances, full, removed_ids)
+            for uid in series_ids
+            if uid in found
+        ]
+        listed = [uid for uid in series_ids if uid in found]
+        self._plan_listings(listed, instances, reread, full)
+        removed.extend(EventKey(uid) for uid in gone)
+
+        log.info(
+            "listed changes",
+            extra={
+                **self._ids(),
+                "items": len(items),
+                "series": len(series_ids),
+                "masters_read": len(series_ids) - len(derived),
+                "own_writes": skipped,
+                "full": full,
+            },
+        )
+        return ChangeSet(tuple(masters + events), tuple(removed), cursor, full)
+
+    def _sort_items(
+        self, items: list[dict[str, Any]], full: bool
+    ) -> tuple[list[Event], dict[str, list[Event]], list[str], int]:
+        """Map the round's items; return the events to report, instances by series,
+        the changed series and the count of Tandem's own writes dropped."""
         events: list[Event] = []
-        instance_ids: dict[str, set[str]] = {}
+        instances: dict[str, list[Event]] = {}
+        changed: list[str] = []
         skipped = 0
         for item in items:
             if "@removed" in item:
@@ -217,33 +299,18 @@ class GraphProvider(CalendarProvider):
             if kind not in ("occurrence", "exception"):
                 events.append(event)
                 continue
-            instance_ids.setdefault(event.uid, set()).add(str(item["id"]))
+            instances.setdefault(event.uid, []).append(event)
+            self._fresh[event.key] = event
             # A full round must list every stored event, or the caller takes
             # the missing ones for deleted.
             if kind == "exception" and not full and self._is_stored(event):
                 skipped += 1
                 continue
-            if event.uid not in series_ids:
-                series_ids.append(event.uid)
+            if event.uid not in changed:
+                changed.append(event.uid)
             if kind == "exception":
                 events.append(event)
-
-        masters, gone = self._read_masters(series_ids)
-        masters = [
-            self._with_instance_ids(master, instance_ids, full) for master in masters
-        ]
-        removed.extend(EventKey(uid) for uid in gone)
-        log.info(
-            "listed changes",
-            extra={
-                **self._ids(),
-                "items": len(items),
-                "series": len(series_ids),
-                "own_writes": skipped,
-                "full": full,
-            },
-        )
-        return ChangeSet(tuple(masters + events), tuple(removed), cursor, full)
+        return events, instances, changed, skipped
 
     def _removals(
         self, items: list[dict[str, Any]]
@@ -279,22 +346,95 @@ class GraphProvider(CalendarProvider):
             return True
         return mapping.content_hash(stored) == mapping.content_hash(event)
 
+    def _derived_masters(
+        self, changed: list[str], instances: dict[str, list[Event]], reread: list[str]
+    ) -> dict[str, Event]:
+        """Return the changed series' masters that need no read, by series id."""
+        if self.stored is None:
+            return {}
+        derived = {}
+        for uid in changed:
+            if uid in reread:
+                continue
+            master = self._stored_master(uid, instances[uid])
+            if master is not None:
+                derived[uid] = master
+        return derived
+
+    def _stored_master(self, uid: str, listed: list[Event]) -> Event | None:
+        """Return the stored master of `uid` brought up to date, or None to read it.
+
+        An instance id the stored master does not list means the series has
+        instances it did not have before, so its recurrence changed.
+        """
+        stored = self.stored.event(EventKey(uid)) if self.stored else None
+        if stored is None or not stored.is_recurring:
+            return None
+        known = set(stored.extra.get(mapping.INSTANCE_IDS, "").split())
+        if any(event.extra.get("graph_id") not in known for event in listed):
+            return None
+
+        occurrences = [
+            event for event in listed if event.extra.get("graph_type") == "occurrence"
+        ]
+        updated = [series.master_from_occurrence(stored, item) for item in occurrences]
+        if None in updated:
+            return None
+        return updated[-1] if updated else stored
+
     def _with_instance_ids(
-        self, master: Event, instance_ids: dict[str, set[str]], full: bool
+        self,
+        master: Event,
+        instances: dict[str, list[Event]],
+        full: bool,
+        removed_ids: set[str],
     ) -> Event:
         """Keep the ids of the master's instances, so `@removed` can be mapped.
 
         A full round lists every instance in the window; an incremental round
-        adds the ones it saw to those stored.
+        adds the ones it saw to those stored and drops the removed ones.
         """
-        ids = set(instance_ids.get(master.uid, set()))
+        ids = {
+            event.extra.get("graph_id", "") for event in instances.get(master.uid, [])
+        }
         stored = None if full or not self.stored else self.stored.event(master.key)
         if stored is not None:
             ids.update(stored.extra.get(mapping.INSTANCE_IDS, "").split())
+        ids -= removed_ids | {""}
         if not ids:
             return master
         extra = {**master.extra, mapping.INSTANCE_IDS: " ".join(sorted(ids))}
         return replace(master, extra=extra)
+
+    def _plan_listings(
+        self,
+        uids: list[str],
+        instances: dict[str, list[Event]],
+        reread: list[str],
+        full: bool,
+    ) -> None:
+        """Keep each series' complete instance list, or mark it to be read."""
+        for uid in uids:
+            listing = self._round_listing(uid, instances.get(uid, []), reread, full)
+            if listing is None or self._window is None:
+                self._pending.add(uid)
+            else:
+                self._listings[uid] = (*self._window, listing)
+
+    def _round_listing(
+        self, uid: str, listed: list[Event], reread: list[str], full: bool
+    ) -> list[Event] | None:
+        """Return every instance of `uid` in the round's window, if the round shows it.
+
+        A full round lists them all. After an incremental round the stored
+        copy completes the list, except for a series with removed instances,
+        whose stored exceptions may be the ones removed.
+        """
+        if full:
+            return listed
+        if uid in reread or self.stored is None:
+            return None
+        return series.complete_instances(self.stored.series(uid), listed)
 
     def _read_masters(self, series_ids: list[str]) -> tuple[list[Event], list[str]]:
         """Read the series masters in `$batch` requests; return them and the gone."""
@@ -325,6 +465,37 @@ class GraphProvider(CalendarProvider):
 
     def list_instances(self, uid: str, start: datetime, end: datetime) -> list[Event]:
         """List the occurrences and exceptions of `uid` that start in [start, end)."""
+        return self._instances(uid, start, end, read_pending=True)
+
+    def _instances(
+        self, uid: str, start: datetime, end: datetime, read_pending: bool
+    ) -> list[Event]:
+        listing = self._known_instances(uid, start, end)
+        if listing is None and read_pending and uid in self._pending:
+            self._read_pending_instances(start, end)
+            listing = self._known_instances(uid, start, end)
+        if listing is None:
+            listing = self._read_instances(uid, start, end)
+
+        instances = [
+            self._remember(event)
+            for event in listing
+            if event.status is not EventStatus.CANCELLED and start <= event.start < end
+        ]
+        self._fresh.update((event.key, event) for event in instances)
+        return sorted(instances, key=lambda event: event.start)
+
+    def _known_instances(
+        self, uid: str, start: datetime, end: datetime
+    ) -> list[Event] | None:
+        """Return the instance list of `uid` kept for a window that covers the range."""
+        known = self._listings.get(uid)
+        if known is None:
+            return None
+        window_start, window_end, listing = known
+        return listing if window_start <= start and end <= window_end else None
+
+    def _read_instances(self, uid: str, start: datetime, end: datetime) -> list[Event]:
         params = {
             "startDateTime": _utc_text(start),
             "endDateTime": _utc_text(end),
@@ -337,19 +508,73 @@ class GraphProvider(CalendarProvider):
             )
         except NotFoundError:
             return []
-        instances = []
-        for page in pages:
-            for item in page.get("value", []):
-                event = self._remember(mapping.event_from_graph(item))
-                if not item.get("isCancelled") and start <= event.start < end:
-                    instances.append(event)
-        return sorted(instances, key=lambda event: event.start)
+        return [
+            mapping.event_from_graph(item)
+            for page in pages
+            for item in page.get("value", [])
+        ]
+
+    def _read_pending_instances(self, start: datetime, end: datetime) -> None:
+        """Read the instances of every changed series without a list, in `$batch`es.
+
+        The sync engine asks each series for the same window, so one read of
+        that window serves all of them.
+        """
+        uids = sorted(self._pending)
+        self._pending.clear()
+        query = urlencode(
+            {
+                "startDateTime": _utc_text(start),
+                "endDateTime": _utc_text(end),
+                "$top": str(INSTANCES_PAGE_SIZE),
+            },
+            safe="$",
+        )
+        items = [
+            BatchItem(
+                "GET",
+                f"{self.client.user_path}/events/{uid}/instances?{query}",
+                headers={"Prefer": PREFER_UTC},
+            )
+            for uid in uids
+        ]
+        for uid, response in zip(uids, self.client.batch(items), strict=True):
+            if response["status"] == 404:
+                listing = []
+            elif response["status"] >= 400:
+                raise ProviderError(
+                    f"Graph answered {response['status']} when listing the instances "
+                    f"of series {uid} of {self.client.mailbox}; the sync will try "
+                    "again later."
+                )
+            else:
+                listing = self._instance_pages(response["body"])
+            self._listings[uid] = (start, end, listing)
+
+    def _instance_pages(self, first: dict[str, Any]) -> list[Event]:
+        """Map a page of instances and the pages its `@odata.nextLink` leads to."""
+        page, events = first, []
+        while True:
+            events.extend(
+                mapping.event_from_graph(item) for item in page.get("value", [])
+            )
+            link = page.get("@odata.nextLink")
+            if not link:
+                return events
+            page = self.client.get(link, headers={"Prefer": PREFER_UTC})
 
     def get_event(self, key: EventKey) -> Event | None:
-        """Read one event or instance with Tandem's state, or None when it is gone."""
+        """Read one event or instance, or return None when it is gone.
+
+        An instance read earlier in this round is returned once without a
+        request; a read sent now also carries Tandem's extended property.
+        """
         graph_id = self._graph_id(key)
         if graph_id is None:
             return None
+        fresh = self._fresh.pop(key, None)
+        if fresh is not None:
+            return fresh
         try:
             data = self.client.get(
                 f"{self.client.user_path}/events/{graph_id}",
@@ -366,10 +591,11 @@ class GraphProvider(CalendarProvider):
         known = self._instance_ids.get(key)
         if known is not None:
             return known
-        self.list_instances(
+        self._instances(
             key.uid,
             key.recurrence_id - INSTANCE_SEARCH,
             key.recurrence_id + INSTANCE_SEARCH,
+            read_pending=False,
         )
         return self._instance_ids.get(key)
 
@@ -379,6 +605,16 @@ class GraphProvider(CalendarProvider):
             self._instance_ids[event.key] = graph_id
         self._read[graph_id] = event
         return event
+
+    def _replace_listed(self, written: Event) -> None:
+        """Put an event Tandem just wrote into the instance list kept for its series."""
+        self._fresh.pop(written.key, None)
+        known = self._listings.get(written.uid)
+        if known is None:
+            return
+        window_start, window_end, listing = known
+        kept = [event for event in listing if event.key != written.key]
+        self._listings[written.uid] = (window_start, window_end, [*kept, written])
 
     # -- writing ----------------------------------------------------------
 
@@ -415,6 +651,7 @@ class GraphProvider(CalendarProvider):
         if state is not None:
             data["singleValueExtendedProperties"] = [mapping.state_property(state)]
         written = self._remember(mapping.event_from_graph(data))
+        self._replace_listed(written)
         log.info("wrote body", extra={**self._ids(), "event": str(key)})
         return written
 

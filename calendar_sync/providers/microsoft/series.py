@@ -37,7 +37,10 @@ def master_from_occurrence(master: Event, occurrence: Event) -> Event | None:
         attendees=occurrence.attendees,
         status=occurrence.status,
         description=occurrence.description,
-        extra={**master.extra, "is_organizer": occurrence.extra.get("is_organizer")},
+        extra={
+            **master.extra,
+            "is_organizer": occurrence.extra.get("is_organizer", "false"),
+        },
     )
     if mapping.content_hash(updated) == mapping.content_hash(master):
         return master
