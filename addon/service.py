@@ -40,7 +40,7 @@ from calendar_sync.engine import (
 from calendar_sync.errors import ProviderError
 from calendar_sync.inject import InjectResult, Outcome, inject_block, remove_block
 from calendar_sync.merge import merge_block
-from calendar_sync.models import Attendee, AttendeeRole, Event, NewEvent
+from calendar_sync.models import Attendee, AttendeeRole, Event, EventKey, NewEvent
 from calendar_sync.providers.base import CalendarProvider
 from mail_templates.render import render_invite_block
 
@@ -607,8 +607,7 @@ class SyncService:
         if view.from_store:
             reviews = self._marked_reviews(series)
         else:
-            found = (self._review_occurrence(series, event) for event in view.window)
-            reviews = [occurrence for occurrence in found if occurrence is not None]
+            reviews = self._reviews_in_window(series, view.window)
 
         planned = []
         for occurrence in reviews:
@@ -633,21 +632,27 @@ class SyncService:
             )
         )
 
-    def _review_occurrence(
-        self, series: models.Series, event: Event
-    ) -> models.Occurrence | None:
-        marked = self.session.scalar(
-            select(models.Occurrence).where(
-                models.Occurrence.series_id == series.id,
-                models.Occurrence.recurrence_id == event.recurrence_id,
-                models.Occurrence.is_goal_review.is_(True),
+    def _reviews_in_window(
+        self, series: models.Series, window: tuple[Event, ...]
+    ) -> list[models.Occurrence]:
+        """Goal reviews among `window`: marked through Tandem, or named in the title."""
+        marked = {
+            row.recurrence_id: row
+            for row in self.session.scalars(
+                select(models.Occurrence).where(
+                    models.Occurrence.series_id == series.id,
+                    models.Occurrence.is_goal_review.is_(True),
+                )
             )
-        )
-        if marked is not None:
-            return marked
-        if is_goal_review(event.summary):
-            return self._store_occurrence(series, event)
-        return None
+        }
+        reviews = []
+        for event in window:
+            occurrence = marked.get(event.recurrence_id or event.start)
+            if occurrence is None and is_goal_review(event.summary):
+                occurrence = self._store_occurrence(series, event)
+            if occurrence is not None:
+                reviews.append(occurrence)
+        return reviews
 
     def _plan_followup(
         self,
@@ -662,6 +667,8 @@ class SyncService:
             )
         )
         if existing is not None:
+            if not provider.persistent:
+                self._restore_followup(provider, series, master, review, existing)
             return existing.uid
 
         hours = WorkingHours(
@@ -707,6 +714,27 @@ class SyncService:
         reason = f"goal review on {review.start.date()}"
         self._audit("create-followup", created, reason, series.calendar_id)
         return uid
+
+    def _restore_followup(
+        self,
+        provider: CalendarProvider,
+        series: models.Series,
+        master: Event,
+        review: models.Occurrence,
+        followup: models.FollowUp,
+    ) -> None:
+        """Write a planned follow-up again into a file read afresh.
+
+        A file calendar is read whole on every run, so a follow-up planned in
+        an earlier run is missing when the run starts from the original file
+        again. It goes back in at the time it was planned for.
+        """
+        if provider.get_event(EventKey(followup.uid)) is not None:
+            return
+        event = self._followup_event(
+            series, master, review, followup.uid, followup.start
+        )
+        provider.create_event(event)
 
     def _followup_event(
         self,

@@ -308,3 +308,20 @@ def test_detect_table_lists_one_on_ones(run: Run) -> None:
         "1:1 Anna / Bram" in line and "2027-01-04 10:00" in line for line in lines
     )
     assert lines[-1] == "3 one-on-ones in 5 series"
+
+
+def test_followup_kept_when_rerun_from_original(run: Run, tmp_path: Path) -> None:
+    first, second = tmp_path / "first.ics", tmp_path / "second.ics"
+    sync_json(run, OFFICE, first)
+
+    sync_json(run, OFFICE, second)
+
+    def followup_starts(path: Path) -> list[str]:
+        return [
+            event["DTSTART"].dt.isoformat()
+            for event in events(path)
+            if str(event["UID"]).startswith("tandem-followup-")
+        ]
+
+    assert followup_starts(first) == ["2027-02-25T10:00:00+01:00"]
+    assert followup_starts(second) == followup_starts(first)
