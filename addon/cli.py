@@ -15,6 +15,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from sqlalchemy.orm import Session
@@ -59,6 +60,24 @@ def _parse_now(value: str | None) -> datetime:
     if moment.tzinfo is None:
         raise UserError(f"--now {value!r} has no UTC offset; add one, such as +01:00")
     return moment
+
+
+def _parse_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UserError(
+            f"--due {value!r} is not a valid date; write an existing date as "
+            "YYYY-MM-DD, for example 2027-01-15"
+        ) from None
+
+
+def _local(moment: datetime, zone_name: str) -> datetime:
+    """Return `moment` in the named zone, as the summaries show times."""
+    try:
+        return moment.astimezone(ZoneInfo(zone_name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment
 
 
 def _load_calendar(path: Path, settings: Settings) -> ICalendarProvider:
@@ -353,6 +372,46 @@ def _echo_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
         )
 
 
+@cli.command("series")
+@click.option("--all", "show_all", is_flag=True, help="Include series that are no 1:1.")
+@click.option(
+    "--format", "output_format", type=FORMATS, default="table", show_default=True
+)
+def series_command(show_all: bool, output_format: str) -> None:
+    """List the series found by earlier syncs, with the ids other commands take."""
+    settings = get_settings()
+    with _database(settings) as session:
+        tenant = get_or_create_tenant(session, settings)
+        rows = records.list_series(session, tenant, include_all=show_all)
+        items = [
+            {
+                "id": row.id,
+                "summary": row.summary,
+                "people": [row.person_a, row.person_b] if row.person_a else None,
+                "is_one_on_one": row.is_one_on_one,
+                "next_occurrence": _local(row.next_occurrence, row.timezone).isoformat()
+                if row.next_occurrence
+                else None,
+                "state": row.state,
+            }
+            for row in rows
+        ]
+    if output_format == "json":
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    table = [
+        (
+            str(item["id"]),
+            _clip(item["summary"], 32),
+            " & ".join(item["people"] or ()),
+            (item["next_occurrence"] or "-")[:16].replace("T", " "),
+            item["state"],
+        )
+        for item in items
+    ]
+    _echo_table(("ID", "Series", "People", "Next", "State"), table)
+
+
 # -- topics, notes, action items ------------------------------------------------
 
 
@@ -459,15 +518,13 @@ def action() -> None:
 @click.argument("series")
 @click.argument("text")
 @click.option("--owner", default="", help="Email address of the person who does it.")
-@click.option(
-    "--due", type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date, YYYY-MM-DD."
-)
-def action_add(series: str, text: str, owner: str, due: datetime | None) -> None:
+@click.option("--due", help="Due date, YYYY-MM-DD.")
+def action_add(series: str, text: str, owner: str, due: str | None) -> None:
     """Add an action item to SERIES."""
     settings = get_settings()
+    due_date = _parse_date(due) if due else None
     with _database(settings) as session:
         tenant = get_or_create_tenant(session, settings)
-        due_date: date | None = due.date() if due else None
         row = records.add_action_item(session, tenant, series, text, owner, due_date)
         click.echo(f"action item {row.id} added")
 
@@ -497,9 +554,8 @@ def goal_review(series: str, when: str | None) -> None:
     with _database(settings) as session:
         tenant = get_or_create_tenant(session, settings)
         row = records.mark_goal_review(session, tenant, series, moment)
-        click.echo(
-            f"occurrence {row.recurrence_id:%Y-%m-%d %H:%M} marked as a goal review"
-        )
+        local = _local(row.start, row.series.timezone)
+        click.echo(f"occurrence {local:%Y-%m-%d %H:%M} marked as a goal review")
 
 
 @cli.command("opt-out")
@@ -509,8 +565,15 @@ def opt_out(email: str) -> None:
     settings = get_settings()
     with _database(settings) as session:
         tenant = get_or_create_tenant(session, settings)
-        records.set_opt_out(session, tenant, email, True)
-    click.echo(f"{email} opted out")
+        person = records.set_opt_out(session, tenant, email, True)
+        known = records.has_one_on_ones(session, tenant, person.email)
+    click.echo(f"{person.email} opted out")
+    if not known:
+        click.echo(
+            f"Note: no 1:1 of {person.email} is known yet; check the address, or "
+            "the opt-out takes effect once a sync finds one.",
+            err=True,
+        )
 
 
 @cli.command("opt-in")

@@ -43,6 +43,22 @@ def _next_occurrence(series: models.Series) -> datetime:
     return series.next_recurrence_id
 
 
+def _participant(series: models.Series, email: str) -> str:
+    """Return `email` normalised, or raise unless it is one of the series' pair.
+
+    Notes and topics appear in the pair's invite under their author's
+    address, so only the two people of the 1:1 may be named as author.
+    """
+    address = normalise_email(email)
+    pair = [person for person in (series.person_a, series.person_b) if person]
+    if address not in pair:
+        raise InputError(
+            f"{email!r} is not one of the two people of series {series.id} "
+            f"({' and '.join(pair) or 'none known yet'}); give one of them."
+        )
+    return address
+
+
 def _clean_text(text: str, what: str) -> str:
     cleaned = text.strip()
     if not cleaned:
@@ -72,12 +88,31 @@ def add_topic(
         raised_for=_next_occurrence(series),
         section=section,
         text=_clean_text(text, "topic"),
-        author_email=normalise_email(author) if author else "",
+        author_email=_participant(series, author) if author else "",
         source=source,
     )
     session.add(topic)
     session.flush()
     return topic
+
+
+def list_series(
+    session: Session, tenant: models.Tenant, include_all: bool = False
+) -> list[models.Series]:
+    """The tenant's 1:1s (every series with `include_all`), oldest first."""
+    query = select(models.Series).where(models.Series.tenant_id == tenant.id)
+    if not include_all:
+        query = query.where(models.Series.is_one_on_one.is_(True))
+    return list(session.scalars(query.order_by(models.Series.id)))
+
+
+def has_one_on_ones(session: Session, tenant: models.Tenant, email: str) -> bool:
+    """Whether a known 1:1 of the tenant has `email` as one of its two people."""
+    query = select(models.Series.id).where(
+        models.Series.tenant_id == tenant.id,
+        (models.Series.person_a == email) | (models.Series.person_b == email),
+    )
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def list_topics(
@@ -128,7 +163,7 @@ def add_note(
         tenant_id=tenant.id,
         series_id=series.id,
         occurrence_start=_next_occurrence(series),
-        author_email=normalise_email(author),
+        author_email=_participant(series, author),
         text=_clean_text(text, "note"),
         visibility=models.Visibility.PRIVATE if private else models.Visibility.SHARED,
         hide_from_invite=hide_from_invite,

@@ -106,22 +106,31 @@ def get_or_create_tenant(
     name = name or settings.tenant
     tenant = session.scalar(select(models.Tenant).where(models.Tenant.name == name))
     if tenant is None:
-        tenant = models.Tenant(name=name)
+        tenant = models.Tenant(
+            name=name,
+            domains=list(settings.domains),
+            locale=settings.locale,
+            allow_notes_in_invite=settings.allow_notes_in_invite,
+        )
         session.add(tenant)
-        apply_settings(tenant, settings)
         session.flush()
     return tenant
 
 
 def apply_settings(tenant: models.Tenant, settings: Settings) -> None:
-    """Copy the tenant-wide settings onto the tenant row.
+    """Copy the tenant-wide settings that were given explicitly onto the tenant row.
 
-    The command line calls this on every run, so in file mode the settings
-    (and flags such as --domain) are the tenant's configuration.
+    The command line calls this on every run. A value from the environment
+    or a flag (such as --domain) becomes the tenant's configuration and stays
+    until it is given again, so later commands without the flag keep it.
     """
-    tenant.domains = list(settings.domains)
-    tenant.locale = settings.locale
-    tenant.allow_notes_in_invite = settings.allow_notes_in_invite
+    given = settings.model_fields_set
+    if "domains" in given:
+        tenant.domains = list(settings.domains)
+    if "locale" in given:
+        tenant.locale = settings.locale
+    if "allow_notes_in_invite" in given:
+        tenant.allow_notes_in_invite = settings.allow_notes_in_invite
 
 
 def get_or_create_calendar(
