@@ -306,8 +306,15 @@ def renew_subscriptions() -> int:
 
 
 @tandem_task(name="tandem.ensure_microsoft_subscription", max_retries=3)
-def ensure_subscription(mailbox_id: int, replace: bool = False) -> str:
-    """Subscribe a mailbox, or renew its subscription when it expires soon."""
+def ensure_subscription(
+    mailbox_id: int, replace: bool = False, renew: bool = False
+) -> str:
+    """Subscribe a mailbox, or renew its subscription when it expires soon.
+
+    `replace` subscribes again even when a subscription is stored, and
+    `renew` renews one however far its expiry is, which is how Graph lets a
+    reauthorizationRequired lifecycle notification be answered.
+    """
     settings = get_settings()
     now = datetime.now(UTC)
     cipher = Cipher.from_settings(settings)
@@ -321,7 +328,7 @@ def ensure_subscription(mailbox_id: int, replace: bool = False) -> str:
             return "skipped"
         client = provider_for(settings, connection, calendar.address, now).client
         try:
-            return _subscribe(settings, cipher, client, mailbox, now, replace)
+            return _subscribe(settings, cipher, client, mailbox, now, replace, renew)
         except ConsentRequiredError as error:
             mark_needs_consent(session, connection.id, error)
             return NEEDS_CONSENT
@@ -334,9 +341,11 @@ def _subscribe(
     mailbox: models.MicrosoftMailbox,
     now: datetime,
     replace: bool,
+    renew: bool = False,
 ) -> str:
     if mailbox.subscription_id and not replace:
-        if not subscriptions.needs_renewal(mailbox.subscription_expires_at, now):
+        expires_at = mailbox.subscription_expires_at
+        if not renew and not subscriptions.needs_renewal(expires_at, now):
             return "current"
         try:
             mailbox.subscription_expires_at = subscriptions.renew(

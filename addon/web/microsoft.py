@@ -24,6 +24,7 @@ import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -191,18 +192,17 @@ def _after_connect(mailbox_ids: list[int]) -> None:
 @router.post("/notifications")
 async def notifications(request: Request) -> Response:
     """Answer Graph's validation, or queue a sync for each genuine notification."""
+    # Graph drops a subscription whose endpoint takes over 10 seconds to echo
+    # the token, so the handshake is answered before any database work.
     token = request.query_params.get("validationToken")
     if token is not None:
         return PlainTextResponse(token)
 
     items = await _notification_items(request)
-    cipher = Cipher.from_settings(_settings(request))
-    with db.transaction(_sessions(request)) as session:
-        mailboxes = _genuine(session, cipher, items)
-        from workers.microsoft_tasks import queue_sync
-
-        queued = queue_sync(session, sorted({mailbox.id for mailbox, _ in mailboxes}))
-    _send_syncs(queued)
+    # The database work blocks, so it runs in a worker thread: a slow
+    # database then holds up this request only, never the event loop that
+    # answers other handshakes.
+    await run_in_threadpool(_queue_changes, request, items)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -214,6 +214,21 @@ async def lifecycle(request: Request) -> Response:
         return PlainTextResponse(token)
 
     items = await _notification_items(request)
+    await run_in_threadpool(_handle_lifecycle, request, items)
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+def _queue_changes(request: Request, items: list[dict[str, Any]]) -> None:
+    cipher = Cipher.from_settings(_settings(request))
+    with db.transaction(_sessions(request)) as session:
+        mailboxes = _genuine(session, cipher, items)
+        from workers.microsoft_tasks import queue_sync
+
+        queued = queue_sync(session, sorted({mailbox.id for mailbox, _ in mailboxes}))
+    _send_syncs(queued)
+
+
+def _handle_lifecycle(request: Request, items: list[dict[str, Any]]) -> None:
     cipher = Cipher.from_settings(_settings(request))
     resubscribe, renew = [], []
     with db.transaction(_sessions(request)) as session:
@@ -235,7 +250,6 @@ async def lifecycle(request: Request) -> Response:
         queued = queue_sync(session, sorted({mailbox.id for mailbox, _ in genuine}))
     _send_lifecycle(resubscribe, renew)
     _send_syncs(queued)
-    return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
 async def _notification_items(request: Request) -> list[dict[str, Any]]:
@@ -304,8 +318,10 @@ def _send_lifecycle(resubscribe: list[int], renew: list[int]) -> None:
 
     for mailbox_id in resubscribe:
         ensure_subscription.delay(mailbox_id, True)
+    # Graph accepts a renewal as the answer to reauthorizationRequired
+    # (learn.microsoft.com/graph/change-notifications-lifecycle-events).
     for mailbox_id in renew:
-        ensure_subscription.delay(mailbox_id, False)
+        ensure_subscription.delay(mailbox_id, renew=True)
 
 
 # -- API ----------------------------------------------------------------------

@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
 
+import dateutil.rrule
 import icalendar
 import recurring_ical_events
 import x_wr_timezone
@@ -230,7 +231,7 @@ class ICalendarProvider(CalendarProvider):
         self.skipped: list[SkippedEvent] = []
 
         raw = _read_file(self.path)
-        text = _decode(self.path, raw)
+        text = _drop_empty_timezones(_decode(self.path, raw))
         sources = _check_structure(self.path, text)
         self._calendar = _parse(self.path, text)
         self._source_text = _source_text(self._calendar, sources)
@@ -247,6 +248,7 @@ class ICalendarProvider(CalendarProvider):
         self._uids_by_person: dict[str, set[str]] = {}
         event_sources = [source for source in sources if source.name == "VEVENT"]
         self._load_events(readable_calendar, event_sources)
+        self._skip_stray_overrides()
         logger.info(
             "Loaded calendar file",
             extra={
@@ -510,6 +512,33 @@ class ICalendarProvider(CalendarProvider):
                     extra={"path": self.path, "where": error.where},
                 )
 
+    def _skip_stray_overrides(self) -> None:
+        """Skip overrides whose RECURRENCE-ID is no instance of their series.
+
+        RFC 5545 3.8.4.4 lets RECURRENCE-ID name only an instance the series
+        has; a stray one is usually an edit of an instance the rule no longer
+        produces. Overrides without a master in the file stay, because they
+        stand for a series Tandem cannot see.
+        """
+        for uid, overrides in self._overrides.items():
+            master = self._masters.get(uid)
+            if master is None or master.event.rrule is None:
+                continue
+            for recurrence_id, entry in list(overrides.items()):
+                if _is_instance(master.event, recurrence_id):
+                    continue
+                del overrides[recurrence_id]
+                self._entries.remove(entry)
+                where = _where(entry.original, entry.line)
+                self.skipped.append(
+                    SkippedEvent(
+                        where,
+                        f"its RECURRENCE-ID {recurrence_id.isoformat()} is not an "
+                        "instance of the series' rule; give it the original start "
+                        "of the instance it changes, or make it an event of its own.",
+                    )
+                )
+
     def _add_entry(
         self,
         original: icalendar.Event,
@@ -519,6 +548,7 @@ class ICalendarProvider(CalendarProvider):
     ) -> _Entry:
         where = _where(original, line)
         _reject_unparsed_lines(original, line, where)
+        _reject_deep_nesting(original, where)
         if readable is None:
             readable = self._standardise_component(original)
         readable = _readable_copy(readable, self._zone, where)
@@ -768,8 +798,14 @@ def _read_file(path: str) -> bytes:
 
 def _decode(path: str, raw: bytes) -> str:
     # RFC 5545, 3.1.4: the default charset of an iCalendar stream is UTF-8.
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise CalendarFileError(
+            path,
+            "The file is UTF-16; save it as UTF-8 (RFC 5545's charset) and try again.",
+            line=1,
+        )
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise CalendarFileError(
@@ -778,6 +814,27 @@ def _decode(path: str, raw: bytes) -> str:
             "UTF-8 and try again.",
             line=line,
         ) from error
+    if "\r" in text and "\n" not in text:
+        # Classic Mac OS wrote lines ending in a bare CR; read them as CRLF.
+        text = text.replace("\r", "\r\n")
+    return text
+
+
+_EMPTY_VTIMEZONE = re.compile(
+    r"^BEGIN:VTIMEZONE\r?\n(?:(?!BEGIN:(?:STANDARD|DAYLIGHT)\b)(?!END:VTIMEZONE\b).*\r?\n)*?"
+    r"END:VTIMEZONE\r?\n",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def _drop_empty_timezones(text: str) -> str:
+    """Remove VTIMEZONEs without STANDARD or DAYLIGHT rules.
+
+    RFC 5545 3.6.5 requires at least one of them, and the parser rejects the
+    whole file over such a zone. Without it, events that name the zone are
+    skipped for an unknown TZID and the rest of the file is read.
+    """
+    return _EMPTY_VTIMEZONE.sub("", text)
 
 
 def _check_structure(path: str, text: str) -> list[_Source]:
@@ -916,8 +973,13 @@ def _describe_parse_error(text: str, error: ValueError) -> tuple[str, int | None
     if match is None:
         # Other parser errors come from values outside events (VTIMEZONE
         # offsets, durations), which contain no event text.
+        # Such a message names one short value, but when the parser read the
+        # whole file as one line it repeats the file: then only its first
+        # clause is shown.
+        message = str(error)
+        summary = message if len(message) <= 80 else message.split(":", 1)[0]
         return (
-            f"A value could not be parsed ({error}); fix it or export the "
+            f"A value could not be parsed ({summary}); fix it or export the "
             "calendar again.",
             _line_containing(text, str(error).rsplit(" ", 1)[-1]),
         )
@@ -1419,6 +1481,39 @@ def _extra_of(component: icalendar.Event) -> dict[str, str]:
 
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
+
+
+#: Deepest nesting of components inside a VEVENT that Tandem reads. Real
+#: events nest one level (VALARM); copying an event for an override recurses
+#: once per level, which Python's default recursion limit of 1,000 bounds.
+MAX_NESTING = 32
+
+
+def _reject_deep_nesting(component: icalendar.Event, where: str) -> None:
+    level = [component]
+    for _depth in range(MAX_NESTING + 1):
+        level = [child for parent in level for child in parent.subcomponents]
+        if not level:
+            return
+    raise EventError(
+        where,
+        f"nests components more than {MAX_NESTING} levels deep; remove the nested "
+        "components (an event holds at most VALARMs).",
+    )
+
+
+def _is_instance(master: Event, moment: datetime) -> bool:
+    """Whether the master's RRULE or RDATEs produce an instance starting at `moment`."""
+    if moment in master.rdates:
+        return True
+    try:
+        rule = dateutil.rrule.rrulestr(master.rrule or "", dtstart=master.start)
+    except (ValueError, TypeError):
+        return True  # an invalid rule was reported when the master was read
+    try:
+        return bool(rule.between(moment, moment, inc=True))
+    except TypeError:  # a floating UNTIL against an aware start, or the reverse
+        return True
 
 
 def _etag(component: icalendar.Event) -> str:

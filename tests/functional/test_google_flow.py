@@ -281,14 +281,22 @@ def _rows(database_url: str, read: Callable[[Session], Any]) -> Any:
         engine.dispose()
 
 
-def _google_calendar_id(database_url: str, address: str) -> int:
+def _tenant_ids(world: World) -> Any:
+    """Select the id of this test's tenant; the database is shared by the module."""
+    return select(models.Tenant.id).where(models.Tenant.name == world.tenant)
+
+
+def _google_calendar_id(world: World, database_url: str, address: str) -> int:
     def read(session: Session) -> int | None:
         return session.scalar(
             select(models.GoogleCalendar.id)
             .join(
                 models.Calendar, models.Calendar.id == models.GoogleCalendar.calendar_id
             )
-            .where(models.Calendar.address == address)
+            .where(
+                models.Calendar.address == address,
+                models.Calendar.tenant_id.in_(_tenant_ids(world)),
+            )
         )
 
     return _wait_for(lambda: _rows(database_url, read), f"calendar row of {address}")
@@ -317,7 +325,7 @@ def test_domain_one_on_one_flow(world: World, database_url: str) -> None:
 
     # A domain enabled by delegation: every person gets a calendar and a channel.
     people = world.run("tandem.enable_google_domain", connection_id)
-    anna_id = _google_calendar_id(database_url, ANNA)
+    anna_id = _google_calendar_id(world, database_url, ANNA)
     _wait_for(lambda: world.requests("calendar.events.patch"), "first agenda write")
     _wait_for(
         lambda: (
@@ -424,7 +432,7 @@ def _connect(world: World, email: str) -> None:
 def test_revoked_grant_needs_consent(world: World, database_url: str) -> None:
     series = _weekly_one_on_one(world, DAAN, CARO)
     _connect(world, DAAN)
-    daan_id = _google_calendar_id(database_url, DAAN)
+    daan_id = _google_calendar_id(world, database_url, DAAN)
     _wait_for(lambda: _writes(world), "first agenda write")
     _settle(world, database_url)
     _add_topic(world, database_url, TOPIC, DAAN)
@@ -474,7 +482,11 @@ def _settle(world: World, database_url: str, quiet: float = 2.0) -> None:
     """
 
     def queued(session: Session) -> bool:
-        rows = session.scalars(select(models.GoogleCalendar.sync_queued))
+        rows = session.scalars(
+            select(models.GoogleCalendar.sync_queued).where(
+                models.GoogleCalendar.tenant_id.in_(_tenant_ids(world))
+            )
+        )
         return any(rows)
 
     deadline = time.monotonic() + 90
@@ -525,6 +537,7 @@ def _add_topic(
             select(models.Series.id).where(
                 models.Series.is_one_on_one.is_(True),
                 models.Series.organizer_email == organizer,
+                models.Series.tenant_id.in_(_tenant_ids(world)),
             )
         )
 
@@ -560,21 +573,27 @@ def _overlaps(start: datetime, end: datetime, periods: list[tuple[str, str]]) ->
     )
 
 
-def _followups(database_url: str) -> list[tuple[str, datetime, datetime]]:
+def _followups(world: World, database_url: str) -> list[tuple[str, datetime, datetime]]:
     def read(session: Session) -> list[tuple[str, datetime, datetime]]:
         rows = session.execute(
-            select(models.FollowUp.uid, models.FollowUp.start, models.FollowUp.end)
+            select(
+                models.FollowUp.uid, models.FollowUp.start, models.FollowUp.end
+            ).where(models.FollowUp.tenant_id.in_(_tenant_ids(world)))
         )
         return [tuple(row) for row in rows]
 
     return _rows(database_url, read)
 
 
-def _forget_followups(database_url: str) -> None:
+def _forget_followups(world: World, database_url: str) -> None:
     engine = db.make_engine(database_url)
     try:
         with db.transaction(db.session_factory(engine)) as session:
-            session.execute(delete(models.FollowUp))
+            session.execute(
+                delete(models.FollowUp).where(
+                    models.FollowUp.tenant_id.in_(_tenant_ids(world))
+                )
+            )
     finally:
         engine.dispose()
 
@@ -590,7 +609,7 @@ def _rename(world: World, event: dict[str, Any], summary: str) -> None:
 def test_meeting_passes_and_followup(world: World, database_url: str) -> None:
     series = _weekly_one_on_one(world)
     world.run("tandem.enable_google_domain", _enable_domain(world, database_url))
-    anna_id = _google_calendar_id(database_url, ANNA)
+    anna_id = _google_calendar_id(world, database_url, ANNA)
     _wait_for(lambda: _writes(world), "first agenda write")
     _settle(world, database_url)
     now, upcoming = datetime.now(UTC), _next_start()
@@ -638,7 +657,7 @@ def test_meeting_passes_and_followup(world: World, database_url: str) -> None:
     world.sync(anna_id, after)
     _settle(world, database_url)
     inserts = world.requests("calendar.events.insert")
-    [(uid, start, end)] = _followups(database_url)
+    [(uid, start, end)] = _followups(world, database_url)
     assert [(r["status"], r["send_updates"]) for r in inserts] == [(200, "all")]
     assert not _overlaps(start, end, busy)
     with world.api(ANNA) as api:
@@ -652,7 +671,7 @@ def test_meeting_passes_and_followup(world: World, database_url: str) -> None:
     # The task is retried after its record of the follow-up was lost (as when
     # a worker dies between the insert and its commit): Google answers 409
     # for the same id, and Tandem takes the event it made before.
-    _forget_followups(database_url)
+    _forget_followups(world, database_url)
     _rename(world, review, "Goal review: Anna / Bram")
     world.forget_requests()
     world.sync(anna_id, after)
@@ -664,5 +683,5 @@ def test_meeting_passes_and_followup(world: World, database_url: str) -> None:
         if update["method"] == "calendar.events.insert"
     ]
     assert statuses == [409]
-    assert [row[0] for row in _followups(database_url)] == [uid]
+    assert [row[0] for row in _followups(world, database_url)] == [uid]
     assert len(sent) == 1

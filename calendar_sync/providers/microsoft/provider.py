@@ -167,11 +167,11 @@ class GraphProvider(CalendarProvider):
         # The latest read of each event, by Graph id, for the organizer check.
         self._read: dict[str, Event] = {}
         # This round's window, the complete instance lists known for a window
-        # by series, the changed series without one, and the instances read
-        # in this round that `get_event` has not returned yet.
+        # by series, the series the round changed, and the instances read in
+        # this round that `get_event` has not returned yet.
         self._window: tuple[datetime, datetime] | None = None
         self._listings: dict[str, tuple[datetime, datetime, list[Event]]] = {}
-        self._pending: set[str] = set()
+        self._changed: set[str] = set()
         self._fresh: dict[EventKey, Event] = {}
 
     @property
@@ -198,7 +198,7 @@ class GraphProvider(CalendarProvider):
     def _start_round(self) -> None:
         self._window = None
         self._listings.clear()
-        self._pending.clear()
+        self._changed.clear()
         self._fresh.clear()
 
     def _full_round(self) -> ChangeSet:
@@ -413,12 +413,11 @@ class GraphProvider(CalendarProvider):
         reread: list[str],
         full: bool,
     ) -> None:
-        """Keep each series' complete instance list, or mark it to be read."""
+        """Keep each changed series' complete instance list where the round has it."""
+        self._changed.update(uids)
         for uid in uids:
             listing = self._round_listing(uid, instances.get(uid, []), reread, full)
-            if listing is None or self._window is None:
-                self._pending.add(uid)
-            else:
+            if listing is not None and self._window is not None:
                 self._listings[uid] = (*self._window, listing)
 
     def _round_listing(
@@ -465,14 +464,14 @@ class GraphProvider(CalendarProvider):
 
     def list_instances(self, uid: str, start: datetime, end: datetime) -> list[Event]:
         """List the occurrences and exceptions of `uid` that start in [start, end)."""
-        return self._instances(uid, start, end, read_pending=True)
+        return self._instances(uid, start, end, batch_changed=True)
 
     def _instances(
-        self, uid: str, start: datetime, end: datetime, read_pending: bool
+        self, uid: str, start: datetime, end: datetime, batch_changed: bool
     ) -> list[Event]:
         listing = self._known_instances(uid, start, end)
-        if listing is None and read_pending and uid in self._pending:
-            self._read_pending_instances(start, end)
+        if listing is None and batch_changed and uid in self._changed:
+            self._read_changed_instances(start, end)
             listing = self._known_instances(uid, start, end)
         if listing is None:
             listing = self._read_instances(uid, start, end)
@@ -514,14 +513,17 @@ class GraphProvider(CalendarProvider):
             for item in page.get("value", [])
         ]
 
-    def _read_pending_instances(self, start: datetime, end: datetime) -> None:
-        """Read the instances of every changed series without a list, in `$batch`es.
+    def _read_changed_instances(self, start: datetime, end: datetime) -> None:
+        """Read the instances of the changed series in `$batch`es of up to 20.
 
         The sync engine asks each series for the same window, so one read of
-        that window serves all of them.
+        that window serves every changed series not yet listed for it.
         """
-        uids = sorted(self._pending)
-        self._pending.clear()
+        uids = sorted(
+            uid
+            for uid in self._changed
+            if self._known_instances(uid, start, end) is None
+        )
         query = urlencode(
             {
                 "startDateTime": _utc_text(start),
@@ -595,7 +597,7 @@ class GraphProvider(CalendarProvider):
             key.uid,
             key.recurrence_id - INSTANCE_SEARCH,
             key.recurrence_id + INSTANCE_SEARCH,
-            read_pending=False,
+            batch_changed=False,
         )
         return self._instance_ids.get(key)
 

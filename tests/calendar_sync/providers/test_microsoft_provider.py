@@ -777,3 +777,128 @@ def test_cancelled_occurrence_rereads_master(
     assert changes.removed == ()
     assert [event.uid for event in changes.events] == [master["id"]]
     assert changes.events[0].exdates == (occurrence.start,)
+
+
+# -- reads an incremental round saves -------------------------------------------
+
+WINDOW = (NOW - timedelta(days=28), NOW + timedelta(days=92))
+
+
+def test_master_edit_needs_no_reads(ms_tenant: TenantSetup, session: Session) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, calendar, cursor = synced_provider(ms_tenant, session)
+    key = EventKey(master["id"], datetime(2027, 3, 9, 10, tzinfo=BERLIN))
+    write_occurrence(provider, session, calendar, key)
+    ms_tenant.graph(
+        "PATCH",
+        f"/users/{MILA}/events/{master['id']}",
+        ms_tenant.app_token(),
+        json={"subject": "Mila / Ravi weekly"},
+    )
+    ms_tenant.control("DELETE", "/requests")
+
+    changes = provider.list_changes(cursor)
+    instances = provider.list_instances(master["id"], *WINDOW)
+    upcoming = provider.get_event(key)
+
+    assert [event.summary for event in changes.events] == ["Mila / Ravi weekly"]
+    assert changes.events[0].rrule == "FREQ=WEEKLY;BYDAY=TU;WKST=MO"
+    assert changes.events[0].etag == ""
+    assert [row["path"] for row in graph_requests(ms_tenant)] == [
+        f"/v1.0/users/{MILA}/calendarView/delta"
+    ]
+    assert key in [event.key for event in instances]
+    assert upcoming is not None
+    assert "Agenda" in upcoming.description
+    assert "weekly check-in" not in upcoming.description
+    direct = provider_for(ms_tenant).list_instances(master["id"], *WINDOW)
+    assert [(event.key, event.summary) for event in instances] == [
+        (event.key, event.summary) for event in direct
+    ]
+
+
+def test_master_edit_rereads_after_conflict(
+    ms_tenant: TenantSetup, session: Session
+) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, _, cursor = synced_provider(ms_tenant, session)
+    ms_tenant.graph(
+        "PATCH",
+        f"/users/{MILA}/events/{master['id']}",
+        ms_tenant.app_token(),
+        json={"subject": "Mila / Ravi weekly"},
+    )
+    provider.list_changes(cursor)
+    key = provider.list_instances(master["id"], *WINDOW)[5].key
+    ms_tenant.control("DELETE", "/requests")
+
+    first = provider.get_event(key)
+    second = provider.get_event(key)
+
+    assert first is not None
+    assert second is not None
+    assert first.etag == second.etag
+    assert [row["method"] for row in graph_requests(ms_tenant)] == ["GET"]
+
+
+def test_moved_series_rereads_master(ms_tenant: TenantSetup, session: Session) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, _, cursor = synced_provider(ms_tenant, session)
+    ms_tenant.graph(
+        "PATCH",
+        f"/users/{MILA}/events/{master['id']}",
+        ms_tenant.app_token(),
+        json={
+            "start": {
+                "dateTime": "2027-03-02T11:00:00",
+                "timeZone": "W. Europe Standard Time",
+            },
+            "end": {
+                "dateTime": "2027-03-02T11:30:00",
+                "timeZone": "W. Europe Standard Time",
+            },
+        },
+    )
+    ms_tenant.control("DELETE", "/requests")
+
+    changes = provider.list_changes(cursor)
+
+    masters = [event for event in changes.events if event.is_recurring]
+    assert [event.start for event in masters] == [
+        datetime(2027, 3, 2, 11, tzinfo=BERLIN)
+    ]
+    assert masters[0].etag.startswith('W/"')
+    master_reads = [
+        row for row in graph_requests(ms_tenant) if row["path"].endswith(master["id"])
+    ]
+    assert len(master_reads) == 1
+
+
+def test_moved_clock_batches_instances(
+    ms_tenant: TenantSetup, session: Session
+) -> None:
+    first = weekly_one_on_one(ms_tenant)
+    second = weekly_one_on_one(ms_tenant, subject="Mila / Ravi second 1:1")
+    provider, _, cursor = synced_provider(ms_tenant, session)
+    for master in (first, second):
+        ms_tenant.graph(
+            "PATCH",
+            f"/users/{MILA}/events/{master['id']}",
+            ms_tenant.app_token(),
+            json={"location": {"displayName": "Room 4"}},
+        )
+    later = NOW + timedelta(days=10)
+    provider.now = lambda: later
+    provider.list_changes(cursor)
+    ms_tenant.control("DELETE", "/requests")
+
+    window = (later - timedelta(days=28), later + timedelta(days=92))
+    listed = [
+        provider.list_instances(master["id"], *window) for master in (first, second)
+    ]
+
+    outer = [row for row in graph_requests(ms_tenant) if not row["inBatch"]]
+    assert [row["path"] for row in outer] == ["/v1.0/$batch"]
+    assert [len(instances) for instances in listed] == [15, 15]
+    assert listed[0][-1].start == datetime(2027, 6, 8, 10, tzinfo=BERLIN)
+    assert {event.uid for event in listed[1]} == {second["id"]}
