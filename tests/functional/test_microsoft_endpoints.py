@@ -169,10 +169,27 @@ def next_body(tenant: TenantSetup, master_id: str, first: datetime) -> str:
 
 
 def sign_in(web: Web) -> requests.Response:
-    """Follow /microsoft/connect through the emulator's sign-in and back."""
-    return requests.get(
+    """Follow /microsoft/connect through the emulator's sign-in and back.
+
+    Tandem's first agenda write makes the emulator notify Tandem, which syncs
+    again, so this returns once the request log has been still for a second.
+    """
+    response = requests.get(
         f"{web.url}/microsoft/connect", params={"login_hint": MILA}, timeout=120
     )
+    settle(web)
+    return response
+
+
+def settle(web: Web, quiet: float = 1.0, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    count, since = -1, time.monotonic()
+    while time.monotonic() - since < quiet:
+        assert time.monotonic() < deadline, "the emulator did not go quiet"
+        current = len(web.tenant.requests_log())
+        if current != count:
+            count, since = current, time.monotonic()
+        time.sleep(0.1)
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
