@@ -28,7 +28,7 @@ from addon.followups import (
     search_window,
 )
 from addon.settings import Settings
-from calendar_sync.detection import DetectionPolicy, decide, only_pair_invited
+from calendar_sync.detection import DetectionPolicy, Rule, decide, only_pair_invited
 from calendar_sync.engine import (
     Progress,
     Scan,
@@ -357,7 +357,9 @@ class SyncService:
         series.is_one_on_one = decision.is_one_on_one
         series.person_a, series.person_b = decision.people or (None, None)
         series.reasons = [reason.to_dict() for reason in decision.reasons]
-        if not decision.is_one_on_one:
+        if any(reason.rule is Rule.ORGANIZER for reason in decision.failed):
+            series.state = "not-organizer"
+        elif not decision.is_one_on_one:
             series.state = "not-one-on-one"
         series.timezone = master.timezone if master else "UTC"
         upcoming = view.next_occurrence

@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     )
 
     # google
+    google_meet_links: bool = Field(
+        False,
+        description="whether follow-ups created in Google Calendar get a Meet link",
+    )
     google_client_id: str = Field(
         "", description="OAuth client id of Tandem's Google Cloud project"
     )

@@ -33,7 +33,9 @@ show exactly why a series was or was not taken.
    that instance is flagged so prior notes stay out of its invite.
 
 A manager relation from the directory, where known, is recorded as
-supporting evidence.
+supporting evidence. A series read from the calendar of someone who attends
+but does not organize it is not judged there (rule "organizer"): Tandem
+writes only as the organizer, so the organizer's calendar decides.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class Rule(enum.StrEnum):
     DOMAINS = "domains"
     STABLE_PAIR = "stable-pair"
     EVIDENCE = "evidence"
+    ORGANIZER = "organizer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +208,18 @@ _SUB_DAILY = re.compile(r"(?:^|;)FREQ=(SECONDLY|MINUTELY|HOURLY)(?:;|$)", re.IGN
 def recurs_more_than_daily(master: Event) -> bool:
     """Whether the master's RRULE repeats hourly, minutely or secondly."""
     return bool(master.rrule and _SUB_DAILY.search(master.rrule))
+
+
+def decide_elsewhere(master: Event, owner: str) -> Decision:
+    """Explain a series seen in the calendar of someone who does not organize it."""
+    organizer = master.organizer.email if master.organizer else "its organizer"
+    why = Reason(
+        Rule.ORGANIZER,
+        False,
+        f"{owner} attends but does not organize it; Tandem judges it from the "
+        f"calendar of {organizer}",
+    )
+    return Decision(master.uid, master.summary, False, None, (why,))
 
 
 def decide_unexpandable(master: Event, reason: str) -> Decision:

@@ -15,6 +15,7 @@ from calendar_sync.detection import (
     Decision,
     DetectionPolicy,
     decide,
+    decide_elsewhere,
     decide_orphan,
     decide_unexpandable,
     recurs_more_than_daily,
@@ -134,6 +135,13 @@ def view_series(
     overrides = tuple(event for event in members if event.recurrence_id is not None)
     if master is None:
         return SeriesView(None, overrides, decide_orphan(overrides[0]), ())
+
+    owner = provider.owner
+    organizer = master.organizer.email if master.organizer else ""
+    if owner and organizer and organizer != owner:
+        # Tandem judges and writes a series from its organizer's calendar
+        # only; an attendee's copy costs no request.
+        return SeriesView(master, overrides, decide_elsewhere(master, owner), ())
 
     window: tuple[Event, ...] = ()
     if needs_instances(master):

@@ -105,9 +105,7 @@ def provider_for(
         default_timezone=settings.default_timezone,
         lookback=REVIEW_LOOKBACK,
         now=lambda: now,
-        # TODO: read a declared `google_meet_links` field once addon.settings
-        # has one; until then follow-ups get no Meet link unless it is set.
-        meet_links=bool(getattr(settings, "google_meet_links", False)),
+        meet_links=settings.google_meet_links,
     )
 
 

@@ -312,8 +312,8 @@ def ensure_subscription(
     """Subscribe a mailbox, or renew its subscription when it expires soon.
 
     `replace` subscribes again even when a subscription is stored, and
-    `renew` renews one however far its expiry is, which is how Graph lets a
-    reauthorizationRequired lifecycle notification be answered.
+    `renew` renews one however far its expiry is, which Graph accepts as the
+    response to a reauthorizationRequired lifecycle notification.
     """
     settings = get_settings()
     now = datetime.now(UTC)

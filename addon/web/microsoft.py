@@ -193,7 +193,7 @@ def _after_connect(mailbox_ids: list[int]) -> None:
 async def notifications(request: Request) -> Response:
     """Answer Graph's validation, or queue a sync for each genuine notification."""
     # Graph drops a subscription whose endpoint takes over 10 seconds to echo
-    # the token, so the handshake is answered before any database work.
+    # the token, so the token is returned before any database work.
     token = request.query_params.get("validationToken")
     if token is not None:
         return PlainTextResponse(token)

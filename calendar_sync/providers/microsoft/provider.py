@@ -131,7 +131,7 @@ def _utc_text(moment: datetime) -> str:
 
 
 def _cursor_window(cursor: str) -> tuple[datetime, datetime] | None:
-    """Return the window kept in a delta link's fragment, if it holds both ends."""
+    """Return the window kept in a delta link's fragment, if it contains both ends."""
     values = parse_qs(urlsplit(cursor).fragment)
     if "window-start" not in values or "window-end" not in values:
         return None
@@ -516,8 +516,8 @@ class GraphProvider(CalendarProvider):
     def _read_changed_instances(self, start: datetime, end: datetime) -> None:
         """Read the instances of the changed series in `$batch`es of up to 20.
 
-        The sync engine asks each series for the same window, so one read of
-        that window serves every changed series not yet listed for it.
+        The sync engine requests the same window for each series, so one read
+        of that window serves every changed series not yet listed for it.
         """
         uids = sorted(
             uid

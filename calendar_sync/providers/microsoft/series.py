@@ -5,9 +5,9 @@ series masters. An occurrence is a projection of its master: Graph gives it
 the master's subject, body, organizer, attendees and show-as status, at the
 master's time of day and with its duration (learn.microsoft.com/graph/api/
 resources/event, `type`). So where Tandem has the master stored, its new
-fields can be taken from any changed occurrence, and the series' instances
-can be completed from the stored copy: an instance the round did not list
-has not changed since the round before.
+fields can be taken from any changed occurrence. The series' instances can
+be completed from the stored copy too, because an instance the round did not
+list has not changed since the round before.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ def master_from_occurrence(master: Event, occurrence: Event) -> Event | None:
     the recurrence itself may have changed and only a read of the master
     shows how.
     """
+    # NOTE: the stored RRULE is kept. A range change that leaves the window's
+    # instances as they were (an end date moved beyond the window) shows up
+    # only at the next read of the master, such as the next full round.
     if not _fits(master, occurrence):
         return None
 
@@ -69,7 +72,7 @@ def complete_instances(stored: list[Event], listed: list[Event]) -> list[Event] 
     `listed` the instances of the series that this round returned. An
     instance the round did not list is unchanged, so it must be one Tandem
     has stored: an exception stored whole, or an id in the master's list of
-    instance ids. The answer is None when an unlisted id is only known as a
+    instance ids. The result is None when an unlisted id is only known as a
     plain occurrence, whose fields Tandem does not store.
     """
     if not stored or stored[0].recurrence_id is not None:
