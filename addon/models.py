@@ -277,7 +277,7 @@ class AuditEntry(Base):
 
 
 class MailStatus(enum.StrEnum):
-    """The delivery state of one outbound email. `SENDING` marks a claim with a lease."""
+    """The delivery state of one outbound email; `SENDING` is a claim with a lease."""
 
     PENDING = "pending"
     SENDING = "sending"

@@ -66,15 +66,20 @@ def calendar_file(tmp_path: Path) -> Path:
     return target
 
 
+Context = tuple[models.Tenant, models.Calendar, Settings]
+
+
 @pytest.fixture
-def context(session: Session) -> tuple[models.Tenant, models.Calendar, Settings]:
+def context(session: Session) -> Context:
     settings = Settings(tenant=f"inc-{uuid.uuid4().hex[:8]}", domains=["office.test"])
     tenant = get_or_create_tenant(session, settings)
     calendar = get_or_create_calendar(session, tenant, "ics", "office")
     return tenant, calendar, settings
 
 
-def sync(session: Session, context, path: Path, now: datetime = NOW) -> CountingCalendar:  # type: ignore[no-untyped-def]
+def sync(
+    session: Session, context: Context, path: Path, now: datetime = NOW
+) -> CountingCalendar:
     tenant, calendar, settings = context
     provider = CountingCalendar(path)
     SyncService(session, tenant, settings, now).sync(provider, calendar)
@@ -88,14 +93,18 @@ def block_of(path: Path, uid: str, start: datetime) -> str | None:
     return merge.block_body(event.description)
 
 
-def test_first_sync_writes_each_one_on_one(session: Session, context, calendar_file: Path) -> None:  # type: ignore[no-untyped-def]
+def test_first_sync_writes_each_one_on_one(
+    session: Session, context: Context, calendar_file: Path
+) -> None:
     provider = sync(session, context, calendar_file)
 
     assert provider.calls["update_description"] == 3
     assert block_of(calendar_file, BRAM_UID, datetime(2027, 1, 4, 10, tzinfo=AMS))
 
 
-def test_sync_without_changes_makes_one_call(session: Session, context, calendar_file: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sync_without_changes_makes_one_call(
+    session: Session, context: Context, calendar_file: Path
+) -> None:
     sync(session, context, calendar_file)
 
     provider = sync(session, context, calendar_file)
@@ -103,7 +112,9 @@ def test_sync_without_changes_makes_one_call(session: Session, context, calendar
     assert dict(provider.calls) == {"list_changes": 1}
 
 
-def test_new_topic_costs_one_write(session: Session, context, calendar_file: Path) -> None:  # type: ignore[no-untyped-def]
+def test_new_topic_costs_one_write(
+    session: Session, context: Context, calendar_file: Path
+) -> None:
     tenant = context[0]
     sync(session, context, calendar_file)
     series = records.find_series(session, tenant, BRAM_UID)
@@ -117,7 +128,9 @@ def test_new_topic_costs_one_write(session: Session, context, calendar_file: Pat
     assert block is not None and "Werkdruk" in block
 
 
-def test_passed_meeting_moves_block_on(session: Session, context, calendar_file: Path) -> None:  # type: ignore[no-untyped-def]
+def test_passed_meeting_moves_block_on(
+    session: Session, context: Context, calendar_file: Path
+) -> None:
     tenant = context[0]
     sync(session, context, calendar_file)
     series = records.find_series(session, tenant, BRAM_UID)
@@ -133,8 +146,10 @@ def test_passed_meeting_moves_block_on(session: Session, context, calendar_file:
     assert "Werkdruk (on the agenda since 4 January 2027)" in block
 
 
-def test_deleted_series_is_marked_gone(session: Session, context, calendar_file: Path) -> None:  # type: ignore[no-untyped-def]
-    tenant, calendar, _settings = context
+def test_deleted_series_is_marked_gone(
+    session: Session, context: Context, calendar_file: Path
+) -> None:
+    _tenant, calendar, _settings = context
     sync(session, context, calendar_file)
     kept = ICalendarProvider(calendar_file).to_bytes().decode()
     blocks = kept.split("BEGIN:VEVENT")
@@ -144,16 +159,24 @@ def test_deleted_series_is_marked_gone(session: Session, context, calendar_file:
 
     sync(session, context, calendar_file)
 
-    series = session.scalar(select(models.Series).where(models.Series.calendar_id == calendar.id, models.Series.uid == BRAM_UID))
+    series = session.scalar(
+        select(models.Series).where(
+            models.Series.calendar_id == calendar.id, models.Series.uid == BRAM_UID
+        )
+    )
     assert series is not None
     assert series.state == "gone"
     assert not series.is_one_on_one
 
 
-def test_calendar_that_turns_empty_is_refused(session: Session, context, calendar_file: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_calendar_that_turns_empty_is_refused(
+    session: Session, context: Context, calendar_file: Path, tmp_path: Path
+) -> None:
     sync(session, context, calendar_file)
     empty = tmp_path / "empty.ics"
-    empty.write_text("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//t//EN\nEND:VCALENDAR\n")
+    empty.write_text(
+        "BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//t//t//EN\nEND:VCALENDAR\n"
+    )
 
     with pytest.raises(SyncError, match="suddenly lists no events"):
         sync(session, context, empty)
