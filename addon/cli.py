@@ -658,6 +658,11 @@ from manifests.cli import manifests as manifests_command  # noqa: E402
 
 cli.add_command(manifests_command)
 
+from addon.providers_cli import google, microsoft  # noqa: E402
+
+cli.add_command(google)
+cli.add_command(microsoft)
+
 
 if __name__ == "__main__":
     main()

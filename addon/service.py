@@ -163,6 +163,11 @@ class SyncService:
         self.settings = settings
         self.now = now
         self._remember_writes = True
+        # Rows read once per sync instead of once per series: the calendar's
+        # series by UID, and the tenant's people by address (None when the
+        # address has no row). Only this service adds such rows meanwhile.
+        self._series_rows: dict[int, dict[str, models.Series]] = {}
+        self._people: dict[str, models.Person | None] = {}
 
     @property
     def policy(self) -> DetectionPolicy:
@@ -197,6 +202,8 @@ class SyncService:
         the changes since the stored cursor are judged again, plus 1:1s whose
         next occurrence has passed or whose agenda changed in Tandem.
         """
+        self._series_rows.clear()
+        self._people.clear()
         persistent = provider.persistent
         # Only a persistent calendar reports Tandem's writes back on the next
         # sync, so only then is the stored copy worth keeping up to date.
@@ -314,19 +321,13 @@ class SyncService:
         return SeriesView(master, overrides, decision, (upcoming,), from_store=True)
 
     def _forget_missing_series(self, calendar: models.Calendar, uids: set[str]) -> None:
-        for series in self.session.scalars(
-            select(models.Series).where(models.Series.calendar_id == calendar.id)
-        ):
+        for series in list(self._calendar_series(calendar).values()):
             if series.uid not in uids:
                 self._forget_series(calendar, series.uid)
 
     def _forget_series(self, calendar: models.Calendar, uid: str) -> None:
         """Mark a series that left the calendar; its topics and notes are kept."""
-        series = self.session.scalar(
-            select(models.Series).where(
-                models.Series.calendar_id == calendar.id, models.Series.uid == uid
-            )
-        )
+        series = self._calendar_series(calendar).get(uid)
         if series is not None and series.state != "gone":
             series.is_one_on_one = False
             series.state = "gone"
@@ -334,19 +335,29 @@ class SyncService:
 
     # -- series -----------------------------------------------------------
 
+    def _calendar_series(self, calendar: models.Calendar) -> dict[str, models.Series]:
+        """Return the calendar's series rows by UID, read in one query per sync."""
+        rows = self._series_rows.get(calendar.id)
+        if rows is None:
+            query = select(models.Series).where(
+                models.Series.calendar_id == calendar.id
+            )
+            rows = {series.uid: series for series in self.session.scalars(query)}
+            self._series_rows[calendar.id] = rows
+        return rows
+
     def _store_series(
         self, calendar: models.Calendar, view: SeriesView
     ) -> models.Series:
-        series = self.session.scalar(
-            select(models.Series).where(
-                models.Series.calendar_id == calendar.id, models.Series.uid == view.uid
-            )
-        )
+        rows = self._calendar_series(calendar)
+        series = rows.get(view.uid)
+        created = series is None
         if series is None:
             series = models.Series(
                 tenant_id=self.tenant.id, calendar_id=calendar.id, uid=view.uid
             )
             self.session.add(series)
+            rows[view.uid] = series
 
         decision = view.decision
         master = view.master
@@ -365,7 +376,10 @@ class SyncService:
         upcoming = view.next_occurrence
         series.next_occurrence = upcoming.start if upcoming else None
         series.next_recurrence_id = upcoming.recurrence_id if upcoming else None
-        self.session.flush()
+        if created:
+            # The caller needs the new row's id; changes to a row that has one
+            # go out with the next autoflush.
+            self.session.flush()
         return series
 
     def _handle_one_on_one(
@@ -404,21 +418,23 @@ class SyncService:
             everyone = [view.master.organizer, *view.master.attendees]
             names = {person.email: person.name for person in everyone if person}
         for email in view.decision.people or ():
-            person = self._person(email)
-            if person is None:
-                self.session.add(
-                    models.Person(
-                        tenant_id=self.tenant.id, email=email, name=names.get(email, "")
-                    )
+            if self._person(email) is None:
+                person = models.Person(
+                    tenant_id=self.tenant.id, email=email, name=names.get(email, "")
                 )
-        self.session.flush()
+                self.session.add(person)
+                self._people[email] = person
 
     def _person(self, email: str) -> models.Person | None:
-        return self.session.scalar(
-            select(models.Person).where(
-                models.Person.tenant_id == self.tenant.id, models.Person.email == email
+        """Return the person row of `email`, querying each address once per sync."""
+        if email not in self._people:
+            self._people[email] = self.session.scalar(
+                select(models.Person).where(
+                    models.Person.tenant_id == self.tenant.id,
+                    models.Person.email == email,
+                )
             )
-        )
+        return self._people[email]
 
     def _is_switched_off(self, series: models.Series) -> bool:
         if not self.tenant.enabled:

@@ -4,6 +4,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from .seed import DEMO_CLIENT_ID, DEMO_TENANT_ID, seed_demo
 from .server import EmulatorServer
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,12 @@ def parse_arguments() -> argparse.Namespace:
         help="Directory for the generated CA and server certificate "
         "(default .emulator-certs); trust <dir>/ca.pem in clients.",
     )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="Create a consented tenant, an app registration, two people and "
+        "their weekly 1:1.",
+    )
     return parser.parse_args()
 
 
@@ -34,6 +41,11 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     arguments = parse_arguments()
     server = EmulatorServer(port=arguments.port, cert_dir=arguments.cert_dir)
+    if arguments.demo:
+        seed_demo(server.state)
+        logger.info(
+            "Demo tenant %s has consented to app %s.", DEMO_TENANT_ID, DEMO_CLIENT_ID
+        )
     logger.info(
         "Serving on %s. Trust %s, or set REQUESTS_CA_BUNDLE=%s.",
         server.base_url,

@@ -67,6 +67,8 @@ class GoogleCalendarProvider(CalendarProvider):
         self.now = now
         # The latest resource read per key: its id, ETag and organizer.
         self._read: dict[EventKey, dict[str, Any]] = {}
+        # Instances listed in this round that `get_event` has not returned yet.
+        self._fresh: dict[EventKey, Event] = {}
 
     @property
     def owner(self) -> str:
@@ -80,6 +82,7 @@ class GoogleCalendarProvider(CalendarProvider):
 
     def list_changes(self, cursor: str | None) -> ChangeSet:
         """List what changed since the sync token `cursor`, or everything."""
+        self._fresh.clear()
         if cursor is None:
             return self._full_listing()
         try:
@@ -155,10 +158,20 @@ class GoogleCalendarProvider(CalendarProvider):
                 if start <= event.start < end:
                     instances.append(event)
             request = self._events.instances_next(request, page)
+        self._fresh.update((event.key, event) for event in instances)
         return sorted(instances, key=lambda event: event.start)
 
     def get_event(self, key: EventKey) -> Event | None:
-        """Read one event or instance, or return None when it is gone."""
+        """Read one event or instance, or return None when it is gone.
+
+        An instance that `list_instances` returned in this round is returned
+        once without a request: the sync reads it just before it writes, and
+        a change in between fails the write's If-Match, whose retry reads
+        again.
+        """
+        fresh = self._fresh.pop(key, None)
+        if fresh is not None:
+            return fresh
         request = self._events.get(calendarId="primary", eventId=self._google_id(key))
         try:
             item = self.client.execute(request, "calendar.events.get")
@@ -195,6 +208,7 @@ class GoogleCalendarProvider(CalendarProvider):
         state: dict[str, str] | None = None,
     ) -> Event:
         """PATCH the description (and Tandem's state) of the organizer's copy."""
+        self._fresh.pop(key, None)
         item = self._read.get(key)
         if item is None and self.get_event(key) is None:
             raise NotFoundError(str(key))

@@ -349,6 +349,52 @@ def test_get_event_of_instance(provider_for, control) -> None:
     assert event.etag
 
 
+def test_listed_instance_read_once(provider_for, control) -> None:
+    series = weekly(control)
+    provider = provider_for()
+    [listed] = provider.list_instances(series["id"], NOW, NOW + timedelta(days=7))
+
+    first = provider.get_event(listed.key)
+    second = provider.get_event(listed.key)
+
+    assert first == listed
+    assert second is not None
+    assert second.etag == listed.etag
+    assert len(requests_of(control, "calendar.events.get")) == 1
+
+
+def test_listed_instance_forgotten_on_sync(provider_for, control) -> None:
+    series = weekly(control)
+    provider = provider_for()
+    [listed] = provider.list_instances(series["id"], NOW, NOW + timedelta(days=7))
+
+    provider.list_changes(None)
+    provider.get_event(listed.key)
+
+    assert len(requests_of(control, "calendar.events.get")) == 1
+
+
+def test_listed_instance_edited_is_merged(provider_for, control) -> None:
+    series = weekly(control)
+    provider = provider_for()
+    [listed] = provider.list_instances(series["id"], NOW, NOW + timedelta(days=7))
+    # A person edits the instance after Tandem listed it, before it writes.
+    control.post(
+        f"/_emulator/calendars/{ANNA}/events/{listed.extra['google_id']}/ui-edit",
+        json={"description": "Bring the laptop"},
+    ).raise_for_status()
+
+    result = inject_block(provider, listed.key, lambda _edits: "<p>Agenda</p>", None)
+
+    patches = requests_of(control, "calendar.events.patch")
+    assert result.outcome is Outcome.WRITTEN
+    assert [row["status"] for row in patches] == [412, 200]
+    assert len(requests_of(control, "calendar.events.get")) == 1
+    assert result.event is not None
+    assert "Bring the laptop" in result.event.description
+    assert "Agenda" in result.event.description
+
+
 def test_get_event_missing(provider_for, control) -> None:
     provider = provider_for()
 
