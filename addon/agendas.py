@@ -39,15 +39,18 @@ def build_agenda(
         and tenant.invite_mode is InviteMode.FULL
     )
     link_only = tenant.invite_mode is InviteMode.LINK_ONLY
+    # Notes and action items belong to the pair, so both read every series
+    # of the two people; the ids are read once for both.
+    pair_ids = [] if link_only else _pair_series_ids(session, series)
     notes = (
         []
         if link_only or not notes_allowed
-        else prior_notes(session, series, occurrence)
+        else prior_notes(session, series, occurrence, pair_ids)
     )
     withheld = (
         not link_only
         and not notes_allowed
-        and has_prior_notes(session, series, occurrence)
+        and has_prior_notes(session, series, occurrence, pair_ids)
     )
 
     return Agenda(
@@ -60,7 +63,7 @@ def build_agenda(
         else open_topics(session, series, occurrence.recurrence_id),
         notes=notes,
         notes_withheld=withheld,
-        action_items=[] if link_only else open_action_items(session, series),
+        action_items=[] if link_only else open_action_items(session, series, pair_ids),
         is_goal_review=occurrence.is_goal_review,
         link=link,
     )
@@ -105,10 +108,10 @@ def _pair_series_ids(session: Session, series: models.Series) -> list[int]:
     )
 
 
-def _shared_notes_query(session: Session, series: models.Series, before: datetime):  # type: ignore[no-untyped-def]
+def _shared_notes_query(series: models.Series, pair_ids: list[int], before: datetime):  # type: ignore[no-untyped-def]
     return select(models.Note).where(
         models.Note.tenant_id == series.tenant_id,
-        models.Note.series_id.in_(_pair_series_ids(session, series)),
+        models.Note.series_id.in_(pair_ids),
         models.Note.visibility == Visibility.SHARED,
         models.Note.hide_from_invite.is_(False),
         models.Note.occurrence_start < before,
@@ -116,10 +119,16 @@ def _shared_notes_query(session: Session, series: models.Series, before: datetim
 
 
 def prior_notes(
-    session: Session, series: models.Series, occurrence: models.Occurrence
+    session: Session,
+    series: models.Series,
+    occurrence: models.Occurrence,
+    pair_ids: list[int],
 ) -> list[PriorNote]:
-    """Shared notes of the pair's last occurrence before this one."""
-    query = _shared_notes_query(session, series, occurrence.recurrence_id)
+    """Shared notes of the pair's last occurrence before this one.
+
+    `pair_ids` are the ids of every series of the pair (`_pair_series_ids`).
+    """
+    query = _shared_notes_query(series, pair_ids, occurrence.recurrence_id)
     latest = session.scalars(
         query.order_by(models.Note.occurrence_start.desc()).limit(1)
     ).first()
@@ -138,18 +147,23 @@ def prior_notes(
 
 
 def has_prior_notes(
-    session: Session, series: models.Series, occurrence: models.Occurrence
+    session: Session,
+    series: models.Series,
+    occurrence: models.Occurrence,
+    pair_ids: list[int],
 ) -> bool:
-    query = _shared_notes_query(session, series, occurrence.recurrence_id)
+    query = _shared_notes_query(series, pair_ids, occurrence.recurrence_id)
     return session.scalars(query.limit(1)).first() is not None
 
 
-def open_action_items(session: Session, series: models.Series) -> list[ActionItem]:
+def open_action_items(
+    session: Session, series: models.Series, pair_ids: list[int]
+) -> list[ActionItem]:
     rows = session.scalars(
         select(models.ActionItem)
         .where(
             models.ActionItem.tenant_id == series.tenant_id,
-            models.ActionItem.series_id.in_(_pair_series_ids(session, series)),
+            models.ActionItem.series_id.in_(pair_ids),
             models.ActionItem.done.is_(False),
         )
         .order_by(

@@ -524,8 +524,9 @@ class ICalendarProvider(CalendarProvider):
             master = self._masters.get(uid)
             if master is None or master.event.rrule is None:
                 continue
+            instances = _instances_among(master.event, overrides)
             for recurrence_id, entry in list(overrides.items()):
-                if _is_instance(master.event, recurrence_id):
+                if recurrence_id in instances:
                     continue
                 del overrides[recurrence_id]
                 self._entries.remove(entry)
@@ -754,8 +755,12 @@ class ICalendarProvider(CalendarProvider):
 
     def _add_timezone_definition(self, tzid: str) -> None:
         """Add a VTIMEZONE for `tzid` unless the file defines it (RFC 5545, 3.6.5)."""
+        # VTIMEZONE is a child of VCALENDAR only (RFC 5545, 3.6), so the
+        # top level is searched instead of every component of the file.
         defined = {
-            str(zone.get("TZID", "")) for zone in self._calendar.walk("VTIMEZONE")
+            str(zone.get("TZID", ""))
+            for zone in self._calendar.subcomponents
+            if zone.name == "VTIMEZONE"
         }
         if tzid in defined or tzid == "UTC":
             return
@@ -1502,18 +1507,24 @@ def _reject_deep_nesting(component: icalendar.Event, where: str) -> None:
     )
 
 
-def _is_instance(master: Event, moment: datetime) -> bool:
-    """Whether the master's RRULE or RDATEs produce an instance starting at `moment`."""
-    if moment in master.rdates:
-        return True
+def _instances_among(master: Event, moments: Iterable[datetime]) -> set[datetime]:
+    """Return those of `moments` at which the master's RRULE or RDATEs start one.
+
+    The rule is expanded once, from DTSTART to the latest of `moments`, so a
+    series with many overrides costs one pass instead of one per override.
+    """
+    candidates = set(moments)
+    if not candidates:
+        return candidates
     try:
         rule = dateutil.rrule.rrulestr(master.rrule or "", dtstart=master.start)
     except (ValueError, TypeError):
-        return True  # an invalid rule was reported when the master was read
+        return candidates  # an invalid rule was reported when the master was read
     try:
-        return bool(rule.between(moment, moment, inc=True))
+        produced = set(rule.between(min(candidates), max(candidates), inc=True))
     except TypeError:  # a floating UNTIL against an aware start, or the reverse
-        return True
+        return candidates
+    return candidates & (produced | set(master.rdates))
 
 
 def _etag(component: icalendar.Event) -> str:

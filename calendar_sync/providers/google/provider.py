@@ -5,6 +5,11 @@ listing (and any after Google returns 410 Gone) starts at `lookback` before
 now, so a calendar's old single events are not read at all. Writes go to the
 organizer's copy only, with `If-Match` on the ETag and `sendUpdates=none`;
 new events are created with a deterministic id and `sendUpdates=all`.
+
+Reads are cut where the round already has the data. On a full round, the
+instances of the calendar's own series come from one windowed `events.list`
+with singleEvents=true. An instance just listed is not read again before it
+is written, because the write's If-Match catches a change in between.
 """
 
 from __future__ import annotations
@@ -33,6 +38,18 @@ log = logging.getLogger(__name__)
 
 #: maxResults of events.list and events.instances; 250 is Google's default.
 PAGE_SIZE = 250
+
+#: maxResults of the one windowed listing of a full round; 2500 is the
+#: largest value the events.list reference allows.
+WINDOW_PAGE_SIZE = 2500
+
+#: The least number of series this calendar organizes for which a full round
+#: reads their instances with one windowed events.list (singleEvents=true)
+#: instead of one events.instances call per series.
+WINDOW_MIN_SERIES = 2
+
+#: A windowed listing: its timeMin, its timeMax and its items by series id.
+_Window = tuple[datetime, datetime, dict[str, list[dict[str, Any]]]]
 
 #: Statuses with which Google reports that an event or a token is gone.
 _GONE = (404, 410)
@@ -69,6 +86,10 @@ class GoogleCalendarProvider(CalendarProvider):
         self._read: dict[EventKey, dict[str, Any]] = {}
         # Instances listed in this round that `get_event` has not returned yet.
         self._fresh: dict[EventKey, Event] = {}
+        # On a full round: the series this calendar organizes, and once read,
+        # the window of the singleEvents listing with its items by series.
+        self._own_series: set[str] = set()
+        self._window: _Window | None = None
 
     @property
     def owner(self) -> str:
@@ -83,6 +104,8 @@ class GoogleCalendarProvider(CalendarProvider):
     def list_changes(self, cursor: str | None) -> ChangeSet:
         """List what changed since the sync token `cursor`, or everything."""
         self._fresh.clear()
+        self._own_series.clear()
+        self._window = None
         if cursor is None:
             return self._full_listing()
         try:
@@ -99,6 +122,11 @@ class GoogleCalendarProvider(CalendarProvider):
     def _full_listing(self) -> ChangeSet:
         since = _rfc3339(self.now() - self.lookback)
         items, token = self._collect({"timeMin": since})
+        self._own_series = {
+            str(item["id"])
+            for item in items
+            if item.get("recurrence") and (item.get("organizer") or {}).get("self")
+        }
         return self._change_set(items, token, full=True)
 
     def _collect(self, params: dict[str, str]) -> tuple[list[dict[str, Any]], str]:
@@ -136,6 +164,23 @@ class GoogleCalendarProvider(CalendarProvider):
 
     def list_instances(self, uid: str, start: datetime, end: datetime) -> list[Event]:
         """List the occurrences of series `uid` that start in [start, end)."""
+        items = self._window_items(uid, start, end)
+        if items is None:
+            items = self._read_instances(uid, start, end)
+
+        instances = []
+        for item in items:
+            if item.get("status") == "cancelled":
+                continue
+            event = self._remember(item)
+            if start <= event.start < end:
+                instances.append(event)
+        self._fresh.update((event.key, event) for event in instances)
+        return sorted(instances, key=lambda event: event.start)
+
+    def _read_instances(
+        self, uid: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
         request: HttpRequest | None = self._events.instances(
             calendarId="primary",
             eventId=uid,
@@ -143,7 +188,7 @@ class GoogleCalendarProvider(CalendarProvider):
             timeMax=_rfc3339(end),
             maxResults=PAGE_SIZE,
         )
-        instances = []
+        items: list[dict[str, Any]] = []
         while request is not None:
             try:
                 page = self.client.execute(request, "calendar.events.instances")
@@ -151,23 +196,62 @@ class GoogleCalendarProvider(CalendarProvider):
                 if error.status in _GONE:
                     return []
                 raise
-            for item in page.get("items", []):
-                if item.get("status") == "cancelled":
-                    continue
-                event = self._remember(item)
-                if start <= event.start < end:
-                    instances.append(event)
+            items.extend(page.get("items", []))
             request = self._events.instances_next(request, page)
-        self._fresh.update((event.key, event) for event in instances)
-        return sorted(instances, key=lambda event: event.start)
+        return items
+
+    def _window_items(
+        self, uid: str, start: datetime, end: datetime
+    ) -> list[dict[str, Any]] | None:
+        """Return the items of series `uid` from this round's windowed listing.
+
+        Only a full round lists every series this calendar organizes, so
+        only then does one events.list with singleEvents=true, sent at the
+        first request, replace the events.instances calls. The events.list
+        reference has singleEvents return the instances of each series
+        (exceptions included) and leave cancelled ones out unless
+        showDeleted is set. Returns None where the listing does not cover
+        the request.
+        """
+        if uid not in self._own_series or len(self._own_series) < WINDOW_MIN_SERIES:
+            return None
+        if self._window is None:
+            self._window = (start, end, self._list_window(start, end))
+        window_start, window_end, by_series = self._window
+        if start < window_start or end > window_end:
+            return None
+        return by_series.get(uid, [])
+
+    def _list_window(
+        self, start: datetime, end: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        request: HttpRequest | None = self._events.list(
+            calendarId="primary",
+            singleEvents=True,
+            timeMin=_rfc3339(start),
+            timeMax=_rfc3339(end),
+            maxResults=WINDOW_PAGE_SIZE,
+        )
+        by_series: dict[str, list[dict[str, Any]]] = {}
+        while request is not None:
+            page = self.client.execute(request, "calendar.events.list")
+            for item in page.get("items", []):
+                series = item.get("recurringEventId")
+                if series:
+                    by_series.setdefault(str(series), []).append(item)
+            request = self._events.list_next(request, page)
+        log.info(
+            "listed window instances",
+            extra={**self._ids(), "series": len(by_series)},
+        )
+        return by_series
 
     def get_event(self, key: EventKey) -> Event | None:
         """Read one event or instance, or return None when it is gone.
 
         An instance that `list_instances` returned in this round is returned
-        once without a request: the sync reads it just before it writes, and
-        a change in between fails the write's If-Match, whose retry reads
-        again.
+        once without a request. If it changed since, the write's If-Match
+        fails with 412, and the retry reads it from Google.
         """
         fresh = self._fresh.pop(key, None)
         if fresh is not None:

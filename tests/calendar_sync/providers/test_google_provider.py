@@ -395,6 +395,94 @@ def test_listed_instance_edited_is_merged(provider_for, control) -> None:
     assert "Agenda" in result.event.description
 
 
+def _two_series_with_changes(control: httpx.Client, provider) -> tuple[dict, dict]:
+    """Seed two of Anna's series; move one instance of the first, cancel one."""
+    first = weekly(control)
+    second = weekly(
+        control,
+        summary="Anna / Bram planning",
+        start={"dateTime": "2027-03-02T14:00:00", "timeZone": "Europe/Amsterdam"},
+        end={"dateTime": "2027-03-02T14:30:00", "timeZone": "Europe/Amsterdam"},
+        recurrence=["RRULE:FREQ=WEEKLY;BYDAY=TU"],
+    )
+    events = provider.client.calendar.events()
+    moved = mapping.instance_id(
+        first["id"], datetime(2027, 3, 8, 10, tzinfo=AMS), False
+    )
+    events.patch(
+        calendarId="primary",
+        eventId=moved,
+        body={
+            "start": {
+                "dateTime": "2027-03-09T11:00:00",
+                "timeZone": "Europe/Amsterdam",
+            },
+            "end": {"dateTime": "2027-03-09T11:30:00", "timeZone": "Europe/Amsterdam"},
+        },
+    ).execute()
+    cancelled = mapping.instance_id(
+        first["id"], datetime(2027, 3, 15, 10, tzinfo=AMS), False
+    )
+    events.delete(calendarId="primary", eventId=cancelled).execute()
+    return first, second
+
+
+def test_full_round_lists_window_once(provider_for, control) -> None:
+    provider = provider_for()
+    first, second = _two_series_with_changes(control, provider)
+    expected = {
+        series["id"]: provider.list_instances(
+            series["id"], NOW, NOW + timedelta(days=21)
+        )
+        for series in (first, second)
+    }
+    control.delete("/_emulator/requests").raise_for_status()
+
+    provider.list_changes(None)
+    found = {
+        series["id"]: provider.list_instances(
+            series["id"], NOW, NOW + timedelta(days=21)
+        )
+        for series in (first, second)
+    }
+
+    assert found == expected
+    assert [event.start for event in found[first["id"]]] == [
+        FIRST,
+        datetime(2027, 3, 9, 11, tzinfo=AMS),
+    ]
+    assert len(found[second["id"]]) == 3
+    assert requests_of(control, "calendar.events.instances") == []
+    assert len(requests_of(control, "calendar.events.list")) == 2
+
+
+def test_window_not_covering_reads_instances(provider_for, control) -> None:
+    provider = provider_for()
+    first, second = _two_series_with_changes(control, provider)
+    provider.list_changes(None)
+    provider.list_instances(first["id"], NOW, NOW + timedelta(days=7))
+    control.delete("/_emulator/requests").raise_for_status()
+
+    wider = provider.list_instances(second["id"], NOW, NOW + timedelta(days=21))
+
+    assert len(wider) == 3
+    assert len(requests_of(control, "calendar.events.instances")) == 1
+
+
+def test_incremental_round_reads_instances(provider_for, control) -> None:
+    provider = provider_for()
+    first, second = _two_series_with_changes(control, provider)
+    cursor = provider.list_changes(None).cursor
+    control.delete("/_emulator/requests").raise_for_status()
+
+    provider.list_changes(cursor)
+    provider.list_instances(first["id"], NOW, NOW + timedelta(days=21))
+    provider.list_instances(second["id"], NOW, NOW + timedelta(days=21))
+
+    assert len(requests_of(control, "calendar.events.instances")) == 2
+    assert len(requests_of(control, "calendar.events.list")) == 1
+
+
 def test_get_event_missing(provider_for, control) -> None:
     provider = provider_for()
 

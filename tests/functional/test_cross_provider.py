@@ -1,0 +1,283 @@
+"""A 1:1 between a person on Google Workspace and a person on Microsoft 365.
+
+One organisation runs two tenants: Anna's calendar lives in Google Workspace
+(tandem.test) and Mila's in Microsoft 365 (contoso.example). Anna organizes a
+weekly 1:1 with Mila. Google mails the invitation (iMIP, RFC 6047), and
+Exchange files it into Mila's calendar as an attendee's copy. The two
+emulators do not mail each other, so the test seeds that copy in the Graph
+emulator. Both emulators run on 127.0.0.1, and Tandem syncs both calendars into
+one Tandem tenant with its real providers, then takes a topic through its
+HTTP API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import google_helpers as helpers
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from google_fixtures import control_fixture, emulator_fixture  # noqa: F401
+from ms_fixtures import TenantSetup, ms_server_fixture, ms_tenant_fixture  # noqa: F401
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from addon import db, event_store, models
+from addon.service import (
+    SyncReport,
+    SyncService,
+    get_or_create_calendar,
+    get_or_create_tenant,
+)
+from addon.settings import Settings
+from addon.web.app import create_app
+from calendar_sync import merge
+from calendar_sync.providers.google import auth
+from calendar_sync.providers.google.client import GoogleClient, GoogleConfig, Pacer
+from calendar_sync.providers.google.provider import GoogleCalendarProvider
+from calendar_sync.providers.microsoft.auth import MicrosoftConfig
+from calendar_sync.providers.microsoft.provider import tenant_provider
+from emulators.google import EmulatorServer
+
+NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+ANNA = "anna@tandem.test"
+MILA = "mila@contoso.example"
+TENANT = "acme"
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    url = f"sqlite:///{tmp_path}/tandem.sqlite3"
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    yield db.session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        tenant=TENANT,
+        domains=["tandem.test", "contoso.example"],
+        database_url=f"sqlite:///{tmp_path}/tandem.sqlite3",
+    )
+
+
+@pytest.fixture
+def google(emulator: EmulatorServer, control: httpx.Client) -> GoogleConfig:
+    helpers.add_user(control, ANNA, given_name="Anna", time_zone="Europe/Amsterdam")
+    return GoogleConfig(
+        client_id=helpers.CLIENT_ID,
+        client_secret=helpers.CLIENT_SECRET,
+        api_endpoint=emulator.url,
+        token_uri=emulator.url + "token",
+        timeout=10,
+    )
+
+
+def _google_provider(
+    google: GoogleConfig, control: httpx.Client
+) -> GoogleCalendarProvider:
+    refresh = helpers.refresh_token_for(control, ANNA, [auth.CALENDAR_SCOPE])
+    credentials = auth.user_credentials(google, refresh)
+    client = GoogleClient(google, credentials, ANNA, pacer=Pacer(0))
+    return GoogleCalendarProvider(
+        client, default_timezone="Europe/Amsterdam", now=lambda: NOW
+    )
+
+
+def _seed_google_series(control: httpx.Client) -> dict[str, Any]:
+    body = {
+        "summary": "Anna / Mila 1:1",
+        "description": "<p>Bring the quarter's numbers.</p>",
+        "start": {"dateTime": "2027-03-01T10:00:00", "timeZone": "Europe/Amsterdam"},
+        "end": {"dateTime": "2027-03-01T10:30:00", "timeZone": "Europe/Amsterdam"},
+        "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO"],
+        "attendees": [
+            {"email": ANNA, "responseStatus": "accepted"},
+            {"email": MILA, "responseStatus": "accepted"},
+        ],
+    }
+    reply = control.post(f"/_emulator/calendars/{ANNA}/events", json=body)
+    assert reply.status_code == 201, reply.text
+    return reply.json()
+
+
+def _seed_outlook_copy(tenant: TenantSetup) -> None:
+    """File Anna's invitation in Mila's calendar, as Exchange does on receipt."""
+    weekly = {
+        "type": "weekly",
+        "interval": 1,
+        "daysOfWeek": ["monday"],
+        "firstDayOfWeek": "monday",
+    }
+    tenant.control(
+        "POST",
+        f"/users/{MILA}/events",
+        {
+            "subject": "Anna / Mila 1:1",
+            "body": {
+                "contentType": "html",
+                "content": "<p>Bring the quarter's numbers.</p>",
+            },
+            "start": {
+                "dateTime": "2027-03-01T10:00:00",
+                "timeZone": "W. Europe Standard Time",
+            },
+            "end": {
+                "dateTime": "2027-03-01T10:30:00",
+                "timeZone": "W. Europe Standard Time",
+            },
+            "attendees": [
+                {"emailAddress": {"address": ANNA, "name": "Anna"}, "type": "required"},
+                {"emailAddress": {"address": MILA, "name": "Mila"}, "type": "required"},
+            ],
+            "recurrence": {
+                "pattern": weekly,
+                "range": {"type": "noEnd", "startDate": "2027-03-01"},
+            },
+            "organizer": {"address": ANNA, "name": "Anna"},
+        },
+    )
+
+
+def _microsoft_config(tenant: TenantSetup) -> MicrosoftConfig:
+    return MicrosoftConfig(
+        client_id=tenant.client_id,
+        client_secret=tenant.client_secret,
+        authority_host=tenant.server.base_url,
+        graph_url=tenant.server.base_url,
+        ca_bundle=str(tenant.server.ca_path),
+        timeout=15,
+    )
+
+
+def _sync_google(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    provider: GoogleCalendarProvider,
+) -> SyncReport:
+    with db.transaction(sessions) as session:
+        tenant = get_or_create_tenant(session, settings)
+        calendar = get_or_create_calendar(session, tenant, "google", ANNA)
+        return SyncService(session, tenant, settings, NOW).sync(provider, calendar)
+
+
+def _sync_outlook(
+    sessions: sessionmaker[Session], settings: Settings, tenant_setup: TenantSetup
+) -> SyncReport:
+    with db.transaction(sessions) as session:
+        tenant = get_or_create_tenant(session, settings)
+        calendar = get_or_create_calendar(session, tenant, "microsoft", MILA)
+        provider = tenant_provider(
+            _microsoft_config(tenant_setup),
+            tenant_setup.tenant_id,
+            MILA,
+            now=lambda: NOW,
+            stored=event_store.StoredEvents(session, calendar),
+        )
+        return SyncService(session, tenant, settings, NOW).sync(provider, calendar)
+
+
+def _series_of(
+    sessions: sessionmaker[Session], provider: str, address: str
+) -> list[tuple[int, str, bool]]:
+    with sessions() as session:
+        rows = session.execute(
+            select(models.Series.id, models.Series.state, models.Series.is_one_on_one)
+            .join(models.Calendar, models.Calendar.id == models.Series.calendar_id)
+            .where(
+                models.Calendar.provider == provider,
+                models.Calendar.address == address,
+            )
+        )
+        return [tuple(row) for row in rows]
+
+
+def _google_calls(control: httpx.Client, method: str) -> list[dict[str, Any]]:
+    return control.get("/_emulator/requests", params={"method": method}).json()
+
+
+def _graph_calls(tenant: TenantSetup) -> list[dict[str, Any]]:
+    return [row for row in tenant.requests_log() if "/v1.0/" in row["path"]]
+
+
+def _first_instance(control: httpx.Client, series: dict[str, Any]) -> dict[str, Any]:
+    token = control.post(
+        "/_emulator/tokens", json={"user": ANNA, "scopes": [auth.CALENDAR_SCOPE]}
+    ).json()["access_token"]
+    reply = control.get(
+        f"/calendar/v3/calendars/{ANNA}/events/{series['id']}/instances",
+        params={"timeMin": "2027-03-01T00:00:00Z", "timeMax": "2027-03-02T00:00:00Z"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    reply.raise_for_status()
+    [instance] = reply.json()["items"]
+    return instance
+
+
+def test_google_organizer_writes_once(
+    sessions, settings, google, control, ms_tenant
+) -> None:
+    series = _seed_google_series(control)
+    _seed_outlook_copy(ms_tenant)
+    control.delete("/_emulator/requests").raise_for_status()
+    ms_tenant.control("DELETE", "/requests")
+
+    google_report = _sync_google(sessions, settings, _google_provider(google, control))
+    outlook_report = _sync_outlook(sessions, settings, ms_tenant)
+
+    patches = _google_calls(control, "calendar.events.patch")
+    assert google_report.written == 1
+    assert [row["send_updates"] for row in patches] == ["none"]
+    assert outlook_report.written == 0
+    [(_, anna_state, anna_is_pair)] = _series_of(sessions, "google", ANNA)
+    assert anna_state == "ok"
+    assert anna_is_pair is True
+    [(_, mila_state, _)] = _series_of(sessions, "microsoft", MILA)
+    assert mila_state == "not-organizer"
+    graph = _graph_calls(ms_tenant)
+    listing = [row for row in graph if row["path"].endswith("/calendarView/delta")]
+    masters = [row for row in graph if row not in listing]
+    assert len(listing) == 1
+    # calendarView/delta lists instances only, so the listing reads the new
+    # series master once; Tandem sends nothing else for an attendee's copy.
+    assert [row["method"] for row in masters] == ["GET"]
+    assert "/events/" in masters[0]["path"]
+    assert "/instances" not in masters[0]["path"]
+    instance = _first_instance(control, series)
+    assert merge.find_block_html(instance["description"]) is not None
+    assert "Bring the quarter" in instance["description"]
+
+
+def test_api_topic_reaches_invite(
+    sessions, settings, google, control, ms_tenant
+) -> None:
+    series = _seed_google_series(control)
+    _seed_outlook_copy(ms_tenant)
+    provider = _google_provider(google, control)
+    _sync_google(sessions, settings, provider)
+    _sync_outlook(sessions, settings, ms_tenant)
+    [(series_id, _, _)] = _series_of(sessions, "google", ANNA)
+    control.delete("/_emulator/requests").raise_for_status()
+
+    with TestClient(create_app(settings)) as api:
+        reply = api.post(
+            f"/api/series/{series_id}/topics",
+            json={"text": "Hiring plan for Q3", "section": "role", "author": MILA},
+            headers={"X-Tandem-Tenant": TENANT},
+        )
+    report = _sync_google(sessions, settings, _google_provider(google, control))
+
+    assert reply.status_code == 201, reply.text
+    assert report.written == 1
+    assert len(_google_calls(control, "calendar.events.patch")) == 1
+    description = _first_instance(control, series)["description"]
+    block = merge.find_block_html(description)
+    assert block is not None
+    assert "Hiring plan for Q3" in block.body
+    assert "Bring the quarter" in description
