@@ -29,6 +29,7 @@ import icalendar
 import pytest
 from click.testing import CliRunner, Result
 
+from addon import db
 from addon.cli import cli
 from addon.settings import get_settings
 from calendar_sync import merge
@@ -47,10 +48,24 @@ pytestmark = pytest.mark.timeout(2 * RUN_LIMIT_SECONDS)
 Run = Callable[..., Result]
 
 
+@pytest.fixture(scope="module")
+def hostile_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite database for this module alone.
+
+    These tests are about reading files, which does not depend on the
+    database, so they run once instead of once per database the suite uses.
+    """
+    url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'tandem.sqlite3'}"
+    engine = db.make_engine(url)
+    db.migrate(engine)
+    engine.dispose()
+    return url
+
+
 @pytest.fixture
-def tenant_env(database_url: str) -> dict[str, str]:
+def tenant_env(hostile_database: str) -> dict[str, str]:
     return {
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": hostile_database,
         "TANDEM_TENANT": f"hostile-{uuid.uuid4().hex[:8]}",
         "TANDEM_DOMAINS": "hostile.test",
     }
