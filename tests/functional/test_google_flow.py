@@ -26,6 +26,7 @@ import httpx
 import pytest
 import redis
 from celery import Celery
+from celery.result import allow_join_result
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -133,7 +134,10 @@ class World:
 
     def run(self, task: str, *args: object) -> Any:
         result = self.celery.send_task(task, args=list(args), queue=self.queue)
-        return result.get(timeout=90)
+        # Eager-mode tests earlier in the same process leave Celery believing
+        # it is inside a task, where a blocking get() is refused.
+        with allow_join_result():
+            return result.get(timeout=180)
 
     def sync(self, google_calendar_id: int, now: datetime) -> dict[str, Any]:
         """Run one sync on the worker that takes `now` as the current time."""
