@@ -1282,7 +1282,7 @@ def _end_of(
     zone: tzinfo,
     where: str,
 ) -> datetime:
-    """Return the end, defaulting as RFC 5545 3.6.1 says when DTEND is missing.
+    """Return the end, with the default RFC 5545 3.6.1 defines when DTEND is missing.
 
     Without DTEND or DURATION a timed event ends when it starts and an
     all-day event lasts one day.
@@ -1780,7 +1780,7 @@ def _busy_people(event: Event) -> set[str]:
 
 
 def _is_free_time(event: Event) -> bool:
-    """Whether `event` leaves its people free.
+    """Return whether `event` leaves its people free.
 
     Outlook writes its own busy status, X-MICROSOFT-CDO-BUSYSTATUS (FREE,
     TENTATIVE, BUSY or OOF, MS-OXCICAL 2.1.3.1.1.20.31), often without
@@ -1806,7 +1806,7 @@ def _merge(spans: list[tuple[datetime, datetime]]) -> list[BusyInterval]:
 
 
 def _file_mode(target: Path) -> int:
-    """The mode the saved file gets: the existing file's, else what the umask allows.
+    """Return the mode for the saved file: the existing file's, else the umask's.
 
     `tempfile.mkstemp` creates files readable by their owner only, which is
     right while writing but wrong for a calendar that others read.

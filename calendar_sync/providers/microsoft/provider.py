@@ -240,7 +240,7 @@ class GraphProvider(CalendarProvider):
         return f"{link}#{fragment}" if fragment else link
 
     def _window_used_up(self, cursor: str) -> bool:
-        """Whether less than half of the look-ahead is left in the cursor's window."""
+        """Return whether less than half of the cursor's look-ahead window is left."""
         values = parse_qs(urlsplit(cursor).fragment).get("window-end")
         if not values:
             return False
