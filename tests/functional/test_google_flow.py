@@ -165,6 +165,22 @@ class World:
     def forget_requests(self) -> None:
         self.control.delete("/_emulator/requests").raise_for_status()
 
+    def settle(self, quiet: float = 2.0, seconds: float = 120.0) -> None:
+        """Wait until the worker has sent no request for `quiet` seconds.
+
+        A write makes Google notify every channel on the event, so syncs the
+        test did not ask for may still be queued after the one it waited for.
+        """
+        deadline = time.monotonic() + seconds
+        count, since = -1, time.monotonic()
+        while time.monotonic() - since < quiet:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the worker did not go quiet within {seconds} s")
+            now_count = len(self.requests())
+            if now_count != count:
+                count, since = now_count, time.monotonic()
+            time.sleep(0.2)
+
 
 @pytest.fixture
 def world(broker: str, database_url: str, tmp_path: Path) -> Iterator[World]:
@@ -383,6 +399,7 @@ def test_domain_one_on_one_flow(world: World, database_url: str) -> None:
         )
 
     series_id = _rows(database_url, one_on_one)
+    world.settle()
     world.http.post(
         f"/api/series/{series_id}/topics",
         json={"text": "Werkdruk", "section": "personal"},
@@ -390,7 +407,7 @@ def test_domain_one_on_one_flow(world: World, database_url: str) -> None:
     ).raise_for_status()
     world.forget_requests()
     report = world.run("tandem.sync_google_calendar", anna_id)
-    assert report["written"] == 1
+    assert report["written"] == 1, report
     assert len(world.requests("calendar.events.patch")) == 1
     assert "Werkdruk" in _next_instance(world, series)["description"]
 
