@@ -268,9 +268,14 @@ def settle(world: World, quiet: float = 2.0, timeout: float = 300.0) -> None:
     while time.monotonic() - since < quiet:
         assert time.monotonic() < deadline, "the worker did not go quiet"
         current = len(world.tenant.requests_log())
-        queued = any(
-            row.sync_queued for row in world.rows(select(models.MicrosoftMailbox))
+        # Only this test's tenant: earlier tests in the same database leave
+        # mailboxes whose queued sync no worker ever ran.
+        mailboxes = (
+            select(models.MicrosoftMailbox)
+            .join(models.Tenant)
+            .where(models.Tenant.name == os.environ["TANDEM_TENANT"])
         )
+        queued = any(row.sync_queued for row in world.rows(mailboxes))
         if current != count or queued:
             count, since = current, time.monotonic()
         time.sleep(0.25)
