@@ -332,7 +332,9 @@ def _mailbox_ids(session: Session, tenant: models.Tenant) -> list[int]:
 def _run(task: Any, *args: object) -> Any:
     """Run a Celery task in this process, with its retries, and return its result."""
     try:
-        return task.apply(args=list(args), throw=True).get()
+        # The command line is the top of the call, never inside a task, so
+        # Celery's guard against blocking inside a task does not apply.
+        return task.apply(args=list(args), throw=True).get(disable_sync_subtasks=False)
     except ProviderError as error:
         raise _fail(
             f"{task.name} failed: {error} Check that the provider or emulator "
