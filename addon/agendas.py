@@ -29,7 +29,7 @@ def build_agenda(
 ) -> Agenda:
     """Return the agenda for `occurrence`.
 
-    `private_invite` says whether the invite reaches exactly the pair (see
+    `private_invite` tells whether the invite reaches exactly the pair (see
     `calendar_sync.detection.only_pair_invited`).
     """
     pair = (series.person_a or "", series.person_b or "")
@@ -93,7 +93,7 @@ def open_topics(
 
 
 def _pair_series_ids(session: Session, series: models.Series) -> list[int]:
-    """Every series of the same two people in the tenant, in either order."""
+    """Return the ids of every series of the same two people, in either order."""
     a, b = series.person_a, series.person_b
     return list(
         session.scalars(
@@ -174,7 +174,7 @@ def open_action_items(
 
 
 def locale_for(session: Session, tenant: models.Tenant, email: str) -> str:
-    """The person's own locale where set, else the tenant's default."""
+    """Return the person's own locale where set, else the tenant's default."""
     person_locale = session.scalar(
         select(models.Person.locale).where(
             models.Person.tenant_id == tenant.id, models.Person.email == email

@@ -118,7 +118,7 @@ def remember(session: Session, calendar_id: int, tenant_id: int, event: Event) -
 def series_members(
     session: Session, calendar: models.Calendar, uid: str
 ) -> list[Event]:
-    """The stored master of `uid` (if any) followed by its overrides, in order."""
+    """Return the stored master of `uid` (if any) followed by its overrides."""
     rows = session.scalars(
         select(models.CalendarEvent).where(
             models.CalendarEvent.calendar_id == calendar.id,

@@ -16,7 +16,7 @@ from addon.agenda import Section
 from addon.errors import InputError, NotFound
 from calendar_sync.models import normalise_email
 
-#: Longest topic or note Tandem accepts; an invite is no place for an essay.
+#: Maximum length of a topic or note, in characters; an invite is no place for an essay.
 MAX_TEXT = 2000
 
 
@@ -99,7 +99,7 @@ def add_topic(
 def list_series(
     session: Session, tenant: models.Tenant, include_all: bool = False
 ) -> list[models.Series]:
-    """The tenant's 1:1s (every series with `include_all`), oldest first."""
+    """Return the tenant's 1:1s (every series with `include_all`), oldest first."""
     query = select(models.Series).where(models.Series.tenant_id == tenant.id)
     if not include_all:
         query = query.where(models.Series.is_one_on_one.is_(True))
@@ -107,7 +107,7 @@ def list_series(
 
 
 def has_one_on_ones(session: Session, tenant: models.Tenant, email: str) -> bool:
-    """Whether a known 1:1 of the tenant has `email` as one of its two people."""
+    """Return whether a known 1:1 of the tenant has `email` as one of its people."""
     query = select(models.Series.id).where(
         models.Series.tenant_id == tenant.id,
         (models.Series.person_a == email) | (models.Series.person_b == email),

@@ -206,7 +206,7 @@ _SUB_DAILY = re.compile(r"(?:^|;)FREQ=(SECONDLY|MINUTELY|HOURLY)(?:;|$)", re.IGN
 
 
 def recurs_more_than_daily(master: Event) -> bool:
-    """Whether the master's RRULE repeats hourly, minutely or secondly."""
+    """Return whether the master's RRULE repeats hourly, minutely or secondly."""
     return bool(master.rrule and _SUB_DAILY.search(master.rrule))
 
 
@@ -375,7 +375,7 @@ def _mixed_instances(
 
 
 def only_pair_invited(event: Event, pair: Iterable[str]) -> bool:
-    """Whether the invite goes to exactly the two people of the pair.
+    """Return whether the invite goes to exactly the two people of the pair.
 
     Declined attendees still receive the invite's description, so they count
     here although rule 7 leaves them out; so do groups, which expand to their

@@ -14,7 +14,6 @@ one calendar is serialised by a row lock on its `google_calendars` row
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -23,7 +22,7 @@ from typing import Any
 
 from celery.schedules import crontab
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from addon import db, models
 from addon.crypto import Cipher
@@ -37,7 +36,7 @@ from calendar_sync.providers.google.errors import (
 )
 from calendar_sync.providers.google.provider import GoogleCalendarProvider
 from workers.app import app
-from workers.base import tandem_task
+from workers.base import tandem_task, task_sessions
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +63,6 @@ app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
     **_beat_schedule(get_settings()),
 }
-
-
-@functools.cache
-def _sessions(url: str) -> sessionmaker[Session]:
-    return db.session_factory(db.make_engine(url))
-
-
-def _factory() -> sessionmaker[Session]:
-    return _sessions(get_settings().database_url)
 
 
 # -- connections ------------------------------------------------------------
@@ -218,7 +208,7 @@ def sync_google_calendar(
     """
     settings = get_settings()
     moment = parse_now(now)
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         row = session.get(models.GoogleCalendar, google_calendar_id)
         if row is None:
             return {"google_calendar_id": google_calendar_id, "skipped": "not found"}
@@ -227,7 +217,7 @@ def sync_google_calendar(
     try:
         return _sync(settings, google_calendar_id, moment)
     except ConsentRequiredError as error:
-        with db.transaction(_factory()) as session:
+        with db.transaction(task_sessions()) as session:
             mark_needs_consent(session, connection_id, error)
         return {"google_calendar_id": google_calendar_id, "skipped": NEEDS_CONSENT}
 
@@ -248,7 +238,7 @@ def parse_now(text: str | None) -> datetime:
 def _sync(
     settings: Settings, google_calendar_id: int, now: datetime
 ) -> dict[str, object]:
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         row = session.scalar(
             select(models.GoogleCalendar)
             .where(models.GoogleCalendar.id == google_calendar_id)
@@ -281,7 +271,7 @@ def _sync(
 @tandem_task(name="tandem.poll_google_calendars", max_retries=0)
 def poll_google_calendars() -> int:
     """Queue a sync of every calendar of an active connection."""
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         ids = list(
             session.scalars(
                 select(models.GoogleCalendar.id)
@@ -305,7 +295,7 @@ def enable_google_domain(connection_id: int) -> int:
     the tenant's domains (any, when it names none) are added.
     """
     settings = get_settings()
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         connection = session.get(models.GoogleConnection, connection_id)
         if connection is None or connection.state != ACTIVE:
             return 0
@@ -377,7 +367,7 @@ def renew_google_channels() -> int:
     """Open missing channels and replace those close to expiry, for every calendar."""
     if not get_settings().google_push_url:
         return 0
-    with _factory()() as session:
+    with task_sessions()() as session:
         ids = list(session.scalars(select(models.GoogleCalendar.id)))
     for google_calendar_id in ids:
         ensure_google_channel.delay(google_calendar_id)
@@ -389,7 +379,7 @@ def ensure_google_channel(google_calendar_id: int) -> str:
     """Keep one live channel on a calendar; stop them all when it is switched off."""
     settings = get_settings()
     now = datetime.now(UTC)
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         row = session.get(models.GoogleCalendar, google_calendar_id)
         if row is None or not settings.google_push_url:
             return "skipped"

@@ -7,12 +7,10 @@ are sent only after the transaction that queued their rows has committed.
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import UTC, datetime, timedelta
 
 from celery.schedules import crontab
-from sqlalchemy.orm import Session, sessionmaker
 
 from addon import db, models
 from addon.mail.errors import TemporarySendError
@@ -24,7 +22,7 @@ from addon.mail.sending import open_transport
 from addon.mail.store import pending_inbound
 from addon.settings import get_settings
 from workers.app import app
-from workers.base import tandem_task
+from workers.base import tandem_task, task_sessions
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +39,6 @@ app.conf.beat_schedule = {
 }
 
 
-@functools.cache
-def _sessions(url: str) -> sessionmaker[Session]:
-    return db.session_factory(db.make_engine(url))
-
-
-def _factory() -> sessionmaker[Session]:
-    return _sessions(get_settings().database_url)
-
-
 @tandem_task(
     name="tandem.send_email",
     autoretry_for=(TemporarySendError,),
@@ -59,9 +48,9 @@ def _factory() -> sessionmaker[Session]:
 def send_email(outbound_id: int) -> str:
     """Send one queued email; temporary failures retry with exponential backoff."""
     settings = get_settings()
-    with open_transport(settings, _factory()) as transport:
+    with open_transport(settings, task_sessions()) as transport:
         status = deliver(
-            _factory(),
+            task_sessions(),
             outbound_id,
             transport,
             settings.sender_address,
@@ -74,7 +63,7 @@ def send_email(outbound_id: int) -> str:
 def process_inbound_email(inbound_id: int) -> dict[str, object]:
     """Turn one stored message into topics, send the reply, refresh the invite."""
     settings = get_settings()
-    result = process_inbound(_factory(), inbound_id, settings, datetime.now(UTC))
+    result = process_inbound(task_sessions(), inbound_id, settings, datetime.now(UTC))
     for outbound_id in result.outbound_ids:
         send_email.delay(outbound_id)
     if result.topic_ids and result.calendar_id is not None:
@@ -94,14 +83,14 @@ def refresh_invites(calendar_id: int) -> dict[str, object]:
     gets its provider's normal sync task, queued like a change notification
     queues it, so a sync already waiting for that calendar absorbs this one.
     """
-    with _factory()() as session:
+    with task_sessions()() as session:
         calendar = session.get(models.Calendar, calendar_id)
         target = sync_target(session, calendar) if calendar is not None else None
     if target is not None:
         return {"calendar_id": calendar_id, **_queue_provider_sync(target)}
 
     written = refresh_calendar(
-        _factory(), get_settings(), calendar_id, datetime.now(UTC)
+        task_sessions(), get_settings(), calendar_id, datetime.now(UTC)
     )
     return {"calendar_id": calendar_id, "written": written}
 
@@ -121,7 +110,7 @@ def _queue_provider_sync(target: SyncTarget) -> dict[str, object]:
 def _queue_microsoft_sync(mailbox_id: int) -> list[int]:
     from workers import microsoft_tasks
 
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         queued = microsoft_tasks.queue_sync(session, [mailbox_id])
     for queued_id in queued:
         microsoft_tasks.sync_mailbox.delay(queued_id)
@@ -131,7 +120,7 @@ def _queue_microsoft_sync(mailbox_id: int) -> list[int]:
 def _queue_google_sync(google_calendar_id: int) -> list[int]:
     from workers import google_tasks
 
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         queued = google_tasks.queue_sync(session, [google_calendar_id])
     google_tasks.send_syncs(queued)
     return queued
@@ -141,7 +130,7 @@ def _queue_google_sync(google_calendar_id: int) -> list[int]:
 def send_agenda_emails() -> int:
     """Queue the agenda emails that are due and send each of them."""
     settings = get_settings()
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         queued = queue_agenda_emails(session, settings, datetime.now(UTC))
     for outbound_id in queued:
         send_email.delay(outbound_id)
@@ -152,7 +141,7 @@ def send_agenda_emails() -> int:
 def sweep_mail() -> dict[str, int]:
     """Pick up messages and emails that a crash left pending."""
     now = datetime.now(UTC)
-    with _factory()() as session:
+    with task_sessions()() as session:
         outbound = pending_ids(session, now - CLAIM_LEASE)
         inbound = pending_inbound(session, now - INBOUND_GRACE)
     for outbound_id in outbound:

@@ -10,13 +10,12 @@ so a revoked grant causes no retry loop.
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import UTC, datetime, timedelta
 
 from celery.schedules import crontab
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from addon import db, event_store, models
 from addon.crypto import Cipher
@@ -37,7 +36,7 @@ from calendar_sync.providers.microsoft.provider import (
     user_provider,
 )
 from workers.app import app
-from workers.base import tandem_task
+from workers.base import tandem_task, task_sessions
 
 log = logging.getLogger(__name__)
 
@@ -64,15 +63,6 @@ app.conf.beat_schedule = {
     **(app.conf.beat_schedule or {}),
     **_beat_schedule(get_settings()),
 }
-
-
-@functools.cache
-def _sessions(url: str) -> sessionmaker[Session]:
-    return db.session_factory(db.make_engine(url))
-
-
-def _factory() -> sessionmaker[Session]:
-    return _sessions(get_settings().database_url)
 
 
 def microsoft_config(settings: Settings) -> MicrosoftConfig:
@@ -162,7 +152,7 @@ def sync_mailbox(mailbox_id: int, now: str | None = None) -> dict[str, object]:
     """
     settings = get_settings()
     moment = _parse_now(now)
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         mailbox = session.get(models.MicrosoftMailbox, mailbox_id)
         if mailbox is None:
             return {"mailbox_id": mailbox_id, "skipped": "mailbox not found"}
@@ -171,7 +161,7 @@ def sync_mailbox(mailbox_id: int, now: str | None = None) -> dict[str, object]:
     try:
         return _sync(settings, mailbox_id, moment)
     except ConsentRequiredError as error:
-        with db.transaction(_factory()) as session:
+        with db.transaction(task_sessions()) as session:
             mark_needs_consent(session, connection_id, error)
         return {"mailbox_id": mailbox_id, "skipped": NEEDS_CONSENT}
 
@@ -189,7 +179,7 @@ def _parse_now(text: str | None) -> datetime:
 
 
 def _sync(settings: Settings, mailbox_id: int, now: datetime) -> dict[str, object]:
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         mailbox = session.get(models.MicrosoftMailbox, mailbox_id)
         connection = session.get(models.MicrosoftConnection, mailbox.connection_id)  # type: ignore[union-attr]
         calendar = session.get(models.Calendar, mailbox.calendar_id)  # type: ignore[union-attr]
@@ -212,7 +202,7 @@ def _sync(settings: Settings, mailbox_id: int, now: datetime) -> dict[str, objec
 @tandem_task(name="tandem.poll_microsoft_mailboxes", max_retries=0)
 def poll_mailboxes() -> int:
     """Queue a sync of every mailbox of an active connection."""
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         ids = list(
             session.scalars(
                 select(models.MicrosoftMailbox.id)
@@ -230,7 +220,7 @@ def poll_mailboxes() -> int:
 def discover_mailboxes(connection_id: int) -> int:
     """Add every mailbox of a consented tenant (within the tenant's domains)."""
     settings = get_settings()
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         connection = session.get(models.MicrosoftConnection, connection_id)
         if connection is None or connection.state != ACTIVE:
             return 0
@@ -298,7 +288,7 @@ def renew_subscriptions() -> int:
     settings = get_settings()
     if not settings.ms_notification_url:
         return 0
-    with _factory()() as session:
+    with task_sessions()() as session:
         ids = list(session.scalars(select(models.MicrosoftMailbox.id)))
     for mailbox_id in ids:
         ensure_subscription.delay(mailbox_id)
@@ -318,7 +308,7 @@ def ensure_subscription(
     settings = get_settings()
     now = datetime.now(UTC)
     cipher = Cipher.from_settings(settings)
-    with db.transaction(_factory()) as session:
+    with db.transaction(task_sessions()) as session:
         mailbox = session.get(models.MicrosoftMailbox, mailbox_id)
         if mailbox is None or not settings.ms_notification_url:
             return "skipped"

@@ -7,10 +7,11 @@ commit leaves the row pending for the sweep to pick up again. The
 confirmation or rejection email is queued in the same transaction, and the
 caller sends it after the commit.
 
-Who may add (data-safety rule 5): the token must be signed with the reply
-key and unexpired, the From address, lower-cased and without its `+tag`,
-must be the address of the person the token names, and the trusted
-Authentication-Results must not report a DKIM or DMARC failure.
+Anyone holding a forwarded agenda email holds its token, so a reply adds
+topics only when all of these hold. The token is signed with the reply key
+and unexpired. The From address, lower-cased and without its `+tag`, is the
+address of the person the token names. The trusted Authentication-Results
+report no DKIM or DMARC failure.
 """
 
 from __future__ import annotations

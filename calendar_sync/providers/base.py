@@ -29,7 +29,7 @@ from calendar_sync.models import BusyInterval, Event, EventKey, NewEvent
 class ChangeSet:
     """What changed in one calendar since a cursor.
 
-    `events` holds series masters, single events and overrides, not expanded
+    `events` contains series masters, single events and overrides, not expanded
     occurrences. `removed` names events that were deleted. `full` is True when
     the provider could not continue from the cursor and listed everything, so
     the caller must treat anything it did not see as gone.
@@ -61,8 +61,8 @@ class CalendarProvider(abc.ABC):
     description_format: str = "text"
 
     #: Whether the calendar keeps Tandem's writes between syncs. True for the
-    #: API providers, whose calendars live on a server: the sync engine then
-    #: asks only for changes since the stored cursor and writes only where
+    #: API providers, whose calendars live on a server, so the sync engine
+    #: requests only the changes since the stored cursor and writes only where
     #: something changed. False for files, which are read whole on every run
     #: and written out again.
     persistent: bool = False

@@ -315,7 +315,7 @@ class GoogleCalendarProvider(CalendarProvider):
         return self._remember(written)
 
     def _check_organizer(self, key: EventKey, item: dict[str, Any]) -> None:
-        """Raise unless this calendar organizes the event (data-safety rule 4).
+        """Raise unless this calendar organizes the event: Tandem writes as organizer.
 
         Google marks the organizer's own copy with `organizer.self`; edits to
         an attendee's copy are not seen by the organizer or other attendees.

@@ -658,7 +658,7 @@ class GraphProvider(CalendarProvider):
         return written
 
     def _check_organizer(self, key: EventKey, graph_id: str) -> None:
-        """Raise unless this mailbox organizes the event (data-safety rule 4).
+        """Raise unless this mailbox organizes the event: Tandem writes as organizer.
 
         An attendee's copy is the attendee's own: Exchange does not pass edits
         of it to the organizer or the other attendees.
