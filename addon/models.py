@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -142,12 +143,19 @@ class Series(Base):
     """A recurring series seen in a calendar, with Tandem's 1:1 decision about it."""
 
     __tablename__ = "series"
-    __table_args__ = (UniqueConstraint("calendar_id", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("calendar_id", "uid"),
+        Index("ix_series_tenant_ical_uid", "tenant_id", "ical_uid"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id"), index=True)
+    #: The provider's id of the series in this calendar.
     uid: Mapped[str] = mapped_column(String(1000))
+    #: The iCalendar UID (RFC 5545), the same in every attendee's copy across
+    #: providers; it links an attendee's copy to the organizer's series.
+    ical_uid: Mapped[str] = mapped_column(String(1000), default="")
     summary: Mapped[str] = mapped_column(Text, default="")
     organizer_email: Mapped[str] = mapped_column(String(320), default="")
     person_a: Mapped[str | None] = mapped_column(String(320), default=None)

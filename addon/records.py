@@ -34,7 +34,60 @@ def find_series(
     return series
 
 
+def find_agenda_series(
+    session: Session, tenant: models.Tenant, ident: str | int
+) -> models.Series:
+    """Find the series whose agenda `ident` is about.
+
+    That is the series itself, or for an attendee's copy the organizer's 1:1
+    that it belongs to (see `organizer_series`). Topics, notes and action
+    items go there, so they reach the invite whichever copy was named.
+    """
+    return organizer_series(session, find_series(session, tenant, ident))
+
+
+def organizer_series(session: Session, series: models.Series) -> models.Series:
+    """Return the organizer's 1:1 for an attendee's copy, else `series` itself.
+
+    A 1:1 between a person on Google and a person on Microsoft 365 is stored
+    twice: once in the organizer's calendar, where Tandem judges and writes
+    it, and once in the attendee's, with state "not-organizer". The two share
+    the iCalendar UID that the invitation carried. A copy is linked only to a
+    1:1 in the same tenant whose pair includes the copy's calendar owner, so
+    a UID reused elsewhere links nothing.
+    """
+    if series.is_one_on_one or series.state != "not-organizer" or not series.ical_uid:
+        return series
+    owner = session.scalar(
+        select(models.Calendar.address).where(models.Calendar.id == series.calendar_id)
+    )
+    if not owner:
+        return series
+    owner = normalise_email(owner)
+    candidates = session.scalars(
+        select(models.Series)
+        .where(
+            models.Series.tenant_id == series.tenant_id,
+            models.Series.ical_uid == series.ical_uid,
+            models.Series.is_one_on_one.is_(True),
+            models.Series.id != series.id,
+        )
+        .order_by(models.Series.id)
+    )
+    for candidate in candidates:
+        if owner in (candidate.person_a, candidate.person_b):
+            return candidate
+    return series
+
+
 def _next_occurrence(series: models.Series) -> datetime:
+    if series.state == "not-organizer":
+        raise InputError(
+            f"Series {series.id} ({series.summary!r}) is an attendee's copy of a "
+            f"meeting that {series.organizer_email or 'someone else'} organizes; "
+            "its agenda lives in the organizer's calendar. Sync that calendar "
+            "into this tenant, then use the organizer's series."
+        )
     if series.next_recurrence_id is None:
         raise InputError(
             f"Series {series.id} ({series.summary!r}) has no upcoming occurrence; "
@@ -81,7 +134,7 @@ def add_topic(
     source: str = "cli",
 ) -> models.Topic:
     """Add a topic to the next occurrence of a series."""
-    series = find_series(session, tenant, series_ident)
+    series = find_agenda_series(session, tenant, series_ident)
     topic = models.Topic(
         tenant_id=tenant.id,
         series_id=series.id,
@@ -121,7 +174,7 @@ def list_topics(
     series_ident: str | int,
     include_discussed: bool = False,
 ) -> list[models.Topic]:
-    series = find_series(session, tenant, series_ident)
+    series = find_agenda_series(session, tenant, series_ident)
     query = select(models.Topic).where(
         models.Topic.tenant_id == tenant.id, models.Topic.series_id == series.id
     )
@@ -158,7 +211,7 @@ def add_note(
     hide_from_invite: bool = False,
 ) -> models.Note:
     """Add a note to the next occurrence of a series."""
-    series = find_series(session, tenant, series_ident)
+    series = find_agenda_series(session, tenant, series_ident)
     note = models.Note(
         tenant_id=tenant.id,
         series_id=series.id,
@@ -181,7 +234,7 @@ def add_action_item(
     owner: str = "",
     due: date | None = None,
 ) -> models.ActionItem:
-    series = find_series(session, tenant, series_ident)
+    series = find_agenda_series(session, tenant, series_ident)
     item = models.ActionItem(
         tenant_id=tenant.id,
         series_id=series.id,
@@ -215,7 +268,7 @@ def mark_goal_review(
     recurrence_id: datetime | None,
 ) -> models.Occurrence:
     """Mark one occurrence (the next one by default) as a goal review."""
-    series = find_series(session, tenant, series_ident)
+    series = find_agenda_series(session, tenant, series_ident)
     when = recurrence_id or _next_occurrence(series)
     occurrence = session.scalar(
         select(models.Occurrence).where(

@@ -365,6 +365,7 @@ class SyncService:
         series.organizer_email = (
             master.organizer.email if master and master.organizer else ""
         )
+        series.ical_uid = master.ical_uid if master else ""
         series.is_one_on_one = decision.is_one_on_one
         series.person_a, series.person_b = decision.people or (None, None)
         series.reasons = [reason.to_dict() for reason in decision.reasons]

@@ -125,6 +125,15 @@ class Event:
         return self.recurrence_id is None and (bool(self.rrule) or bool(self.rdates))
 
     @property
+    def ical_uid(self) -> str:
+        """The iCalendar UID (RFC 5545) that every attendee's copy shares.
+
+        Providers whose own id differs from it (Google, Graph) put it in
+        `extra["ical_uid"]`; for iCalendar files `uid` is that UID.
+        """
+        return self.extra.get("ical_uid") or self.uid
+
+    @property
     def duration(self) -> timedelta:
         return self.end - self.start
 

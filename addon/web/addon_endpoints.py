@@ -42,10 +42,10 @@ from fastapi import (
 )
 from fastapi.responses import HTMLResponse, Response
 from google.oauth2 import id_token
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from addon import models
+from addon import models, records
 from addon.agenda import Agenda, Section
 from addon.agendas import build_agenda
 from addon.settings import Settings
@@ -217,17 +217,26 @@ def find_series(
     """Find the tenant's series stored under one of `keys`, a 1:1 first.
 
     The same series is stored once per synced calendar that contains it, and
-    only the organizer's copy may have been judged a 1:1.
+    only the organizer's copy may have been judged a 1:1. A key may be the
+    provider's id or the iCalendar UID, which an invitation carries from
+    Microsoft 365 to Google and back; an attendee's copy found by its own id
+    leads to the organizer's 1:1.
     """
+    # An empty key would match every series that has no iCalendar UID.
+    keys = [key for key in keys if key]
     if not keys:
         return None
     query = (
         select(models.Series)
-        .where(models.Series.tenant_id == tenant.id, models.Series.uid.in_(keys))
+        .where(
+            models.Series.tenant_id == tenant.id,
+            or_(models.Series.uid.in_(keys), models.Series.ical_uid.in_(keys)),
+        )
         .order_by(models.Series.is_one_on_one.desc(), models.Series.id)
         .limit(1)
     )
-    return session.scalar(query)
+    series = session.scalar(query)
+    return records.organizer_series(session, series) if series else None
 
 
 def _tenant(session: Session, settings: Settings) -> models.Tenant | None:

@@ -123,6 +123,15 @@ def _find(session: Session, tenant: models.Tenant, series_id: int) -> models.Ser
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
 
 
+def _find_agenda(
+    session: Session, tenant: models.Tenant, series_id: int
+) -> models.Series:
+    try:
+        return records.find_agenda_series(session, tenant, series_id)
+    except NotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+
+
 def _next_occurrence(session: Session, series: models.Series) -> models.Occurrence:
     occurrence = session.scalar(
         select(models.Occurrence).where(
@@ -162,7 +171,7 @@ def get_agenda(
     series_id: int, session: SessionDep, tenant: TenantDep, request: Request
 ) -> dict[str, object]:
     """The agenda of the next occurrence, structured and as the invite shows it."""
-    series = _find(session, tenant, series_id)
+    series = _find_agenda(session, tenant, series_id)
     occurrence = _next_occurrence(session, series)
     link = f"{_settings(request).public_url.rstrip('/')}/series/{series.id}"
     agenda = build_agenda(
@@ -192,7 +201,7 @@ def agenda_page(
     series_id: int, session: SessionDep, tenant: TenantDep, request: Request
 ) -> HTMLResponse:
     """The page the link in every invite opens: the next occurrence's agenda."""
-    series = _find(session, tenant, series_id)
+    series = _find_agenda(session, tenant, series_id)
     occurrence = _next_occurrence(session, series)
     agenda = build_agenda(
         session, tenant, series, occurrence, private_invite=False, link=""

@@ -281,6 +281,18 @@ def _add_calendar_routes(app: FastAPI, prefix: str) -> None:
             request, "calendar.events.insert", CALENDAR_WRITE, handle, "Event", "Event"
         )
 
+    @app.post(events_path + "/import", include_in_schema=not prefix)
+    async def events_import(request: Request, calendar_id: str) -> Response:
+        def handle(grant: Grant, query: dict, body: Any) -> Any:
+            calendar = _own_calendar(state, grant, calendar_id)
+            return events.import_event(
+                state, calendar, body, query.get("conferenceDataVersion", 0)
+            )
+
+        return await _call(
+            request, "calendar.events.import", CALENDAR_WRITE, handle, "Event", "Event"
+        )
+
     @app.post(events_path + "/watch", include_in_schema=not prefix)
     async def events_watch(request: Request, calendar_id: str) -> Response:
         def handle(grant: Grant, _query: dict, body: Any) -> Any:

@@ -290,6 +290,68 @@ def insert_event(
     return render(record, calendar, listing=False)
 
 
+def import_event(
+    state: EmulatorState,
+    calendar: Calendar,
+    body: dict[str, Any],
+    conference_version: int = 0,
+) -> dict[str, Any]:
+    """Add a private copy of an existing event to one calendar (events.import).
+
+    The discovery document makes `iCalUID`, `start` and `end` required here
+    and lets `organizer` be written only by this method, so an invitation
+    from another system (a Microsoft 365 organizer, say) is stored with that
+    organizer. The copy lives in this calendar alone and no guest is told.
+    Importing an iCalUID the calendar already holds replaces that copy, as a
+    calendar client re-importing an updated invitation expects.
+    """
+    params.check_body(schemas.CALENDAR, "Event", body)
+    ical_uid = body.get("iCalUID")
+    if not ical_uid:
+        raise bad_request("Missing iCalUID.", reason="required")
+    organizer = body.get("organizer") or {"email": calendar.owner}
+    if not organizer.get("email"):
+        raise bad_request("Missing organizer email.", reason="required")
+
+    existing = next(
+        (
+            record
+            for record in calendar.records.values()
+            if record.resource.get("iCalUID") == ical_uid
+            and record.calendar_id == calendar.id
+        ),
+        None,
+    )
+    event_id = existing.id if existing else body.get("id") or _new_event_id()
+    if existing is None:
+        _check_new_id(state, calendar, event_id)
+
+    resource = _writable(body)
+    resource["id"] = event_id
+    resource["iCalUID"] = ical_uid
+    _check_times(resource, calendar)
+    conference.apply(resource, conference_version)
+    resource.update(_server_fields(state, calendar, event_id))
+    resource["organizer"] = {
+        key: organizer[key] for key in ("email", "displayName") if key in organizer
+    }
+    if existing is not None:
+        resource["created"] = existing.resource["created"]
+        resource["sequence"] = existing.resource.get("sequence", 0)
+    private = _take_private(resource)
+
+    record = existing or Record(resource=resource, calendar_id=calendar.id, change=0)
+    record.resource = resource
+    record.private[calendar.id] = private
+    _normalise_attendees(resource, resource["organizer"]["email"])
+    record.calendar_ids.add(calendar.id)
+    calendar.records[event_id] = record
+    calendar.removed.discard(event_id)
+    _touch(state, record)
+    logger.info("event imported", extra={"calendar": calendar.id, "event": event_id})
+    return render(record, calendar, listing=False)
+
+
 def _new_event_id() -> str:
     alphabet = "0123456789abcdefghijklmnopqrstuv"
     return "".join(secrets.choice(alphabet) for _ in range(26))

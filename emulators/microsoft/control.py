@@ -23,6 +23,7 @@ from .state import (
     Tenant,
     User,
     WorkingHours,
+    global_object_id,
     new_guid,
 )
 
@@ -188,15 +189,18 @@ async def revoke_user_grants(request: Request, user_key: str) -> Response:
 async def seed_event(request: Request, user_key: str) -> Response:
     """Store an event as if another client had written it.
 
-    The body is a Graph event with two extra keys. `teamsMeeting: true` adds
-    a Teams meeting block to the body as Teams does. `organizer` (an
-    emailAddress) makes the event an attendee's copy.
+    The body is a Graph event with extra keys. `teamsMeeting: true` adds a
+    Teams meeting block to the body as Teams does. `organizer` (an
+    emailAddress) makes the event an attendee's copy, and `iCalUId` gives it
+    the UID of the invitation it came from, wrapped as Exchange stores a UID
+    from another system.
     """
     state = get_state(request)
     user = user_or_404(state, user_key)
     payload = await json_body(request)
     teams = bool(payload.pop("teamsMeeting", False))
     organizer = payload.pop("organizer", None)
+    ical_uid = payload.pop("iCalUId", None)
     if teams:
         add_teams_meeting(payload)
 
@@ -207,6 +211,8 @@ async def seed_event(request: Request, user_key: str) -> Response:
         event.join_url = TEAMS_JOIN_URL
     if organizer:
         event.organizer = dict(organizer)
+    if ical_uid:
+        event.ical_uid = global_object_id(str(ical_uid))
     request.app.state.notifier.event_changed(user, event.id, "created")
     return JSONResponse(
         event_json(state, base_url(request), event, EventOptions()), status_code=201

@@ -285,7 +285,22 @@ def occurrence_view(master: StoredEvent, original: datetime) -> StoredEvent:
         cancelled_starts=set(),
         extended_properties=dict(master.extended_properties),
         transaction_id=None,
+        ical_uid=occurrence_ical_uid(master.ical_uid, original),
     )
+
+
+def occurrence_ical_uid(master_uid: str, original: datetime) -> str:
+    """Return an occurrence's iCalUId, which Graph makes differ per occurrence.
+
+    Exchange's global object id (MS-OXOCAL, PidLidGlobalObjectId) holds the
+    instance date in bytes 16 to 19: two for the year, one each for the
+    month and day; a series master has zeros there. In hexadecimal those
+    bytes are characters 32 to 39.
+    """
+    if len(master_uid) < 40:
+        return master_uid
+    stamp = f"{original.year:04X}{original.month:02X}{original.day:02X}"
+    return master_uid[:32] + stamp + master_uid[40:]
 
 
 def update_event(

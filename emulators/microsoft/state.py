@@ -10,6 +10,28 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+# The class id that starts every Exchange global object id (MS-OXOCAL,
+# PidLidGlobalObjectId), 16 bytes in hexadecimal.
+_GLOBAL_OBJECT_CLASS = "040000008200E00074C5B7101A82E008"
+# How a global object id carries the UID of an invitation from another
+# system (MS-OXOCAL 2.2.1.27): this marker, then the UID, then a zero byte.
+_VCAL_UID_MARKER = b"vCal-Uid\x01\x00\x00\x00"
+
+
+def global_object_id(uid: str) -> str:
+    """Return the iCalUId Graph shows for an invitation whose UID is `uid`.
+
+    An Exchange id is kept. Any other UID (Google's `...@google.com`, say) is
+    wrapped as Exchange stores it: class id, zero instance date, zero
+    creation time and reserved bytes, the data size (little-endian) and the
+    data, all in upper-case hexadecimal.
+    """
+    if uid.upper().startswith(_GLOBAL_OBJECT_CLASS):
+        return uid.upper()
+    data = _VCAL_UID_MARKER + uid.encode() + b"\x00"
+    header = bytes.fromhex(_GLOBAL_OBJECT_CLASS) + bytes(20)
+    return (header + len(data).to_bytes(4, "little") + data).hex().upper()
+
 
 def utc_now() -> datetime:
     """Return the current time, aware and in UTC."""
@@ -149,7 +171,13 @@ class StoredEvent:
     change_key: str = field(default_factory=new_change_key)
     created: datetime = field(default_factory=utc_now)
     modified: datetime = field(default_factory=utc_now)
-    ical_uid: str = field(default_factory=lambda: secrets.token_hex(56).upper())
+    # Exchange's ids start with a fixed class id and keep the instance date
+    # (zero in a master) in bytes 16 to 19; the rest is random here.
+    ical_uid: str = field(
+        default_factory=lambda: (
+            _GLOBAL_OBJECT_CLASS + "00000000" + secrets.token_hex(36).upper()
+        )
+    )
 
     def touch(self) -> None:
         """Record a write: a new changeKey and modification time."""

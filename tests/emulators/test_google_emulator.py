@@ -1320,3 +1320,81 @@ def test_validator_accepts_captured_shape() -> None:
     }
 
     assert schemas.validate(schemas.CALENDAR, "Channel", channel) == []
+
+
+def imported(ical_uid: str = "040000008200e00074c5b7101a82e008-demo", **extra: object):
+    """An invitation from an organizer outside Google, as events.import takes it."""
+    return {
+        **weekly(),
+        "iCalUID": ical_uid,
+        "organizer": {"email": OUTSIDER, "displayName": "Olga"},
+        "attendees": [{"email": OUTSIDER, "organizer": True}, {"email": BOB}],
+        **extra,
+    }
+
+
+def test_import_keeps_the_outside_organizer(calendar_for) -> None:
+    bob = calendar_for(BOB)
+
+    copy = bob.events().import_(calendarId="primary", body=imported()).execute()
+    items, _ = list_all(bob)
+
+    assert copy["organizer"] == {"email": OUTSIDER, "displayName": "Olga"}
+    assert copy["iCalUID"] == "040000008200e00074c5b7101a82e008-demo"
+    assert {"email": BOB, "responseStatus": "needsAction", "self": True} in copy[
+        "attendees"
+    ]
+    assert [item["id"] for item in items] == [copy["id"]]
+
+
+def test_import_is_a_private_copy(calendar_for, control) -> None:
+    alice = calendar_for(ALICE)
+    bob = calendar_for(BOB)
+    control.delete("/_emulator/requests")
+
+    bob.events().import_(
+        calendarId="primary",
+        body=imported(attendees=[{"email": ALICE}, {"email": BOB}]),
+    ).execute()
+
+    assert list_all(alice)[0] == []
+    assert control.get("/_emulator/sent-updates").json() == []
+
+
+def test_import_of_a_known_uid_replaces_the_copy(calendar_for) -> None:
+    bob = calendar_for(BOB)
+    first = bob.events().import_(calendarId="primary", body=imported()).execute()
+
+    second = (
+        bob.events()
+        .import_(calendarId="primary", body=imported(summary="Moved 1:1"))
+        .execute()
+    )
+    items, _ = list_all(bob)
+
+    assert second["id"] == first["id"]
+    assert second["etag"] != first["etag"]
+    assert [item["summary"] for item in items] == ["Moved 1:1"]
+
+
+def test_import_needs_an_ical_uid(calendar_for) -> None:
+    bob = calendar_for(BOB)
+    body = imported()
+    del body["iCalUID"]
+
+    with pytest.raises(HttpError) as caught:
+        bob.events().import_(calendarId="primary", body=body).execute()
+
+    assert caught.value.resp.status == 400
+    assert reason(caught.value) == "required"
+
+
+def test_attendee_cannot_patch_an_imported_copy(calendar_for) -> None:
+    bob = calendar_for(BOB)
+    copy = bob.events().import_(calendarId="primary", body=imported()).execute()
+
+    with pytest.raises(HttpError) as caught:
+        patch(bob, copy["id"], {"description": "mine"}, etag=copy["etag"])
+
+    assert caught.value.resp.status == 403
+    assert reason(caught.value) == "forbiddenForNonOrganizer"

@@ -508,6 +508,37 @@ def test_series_occurrences(ms_tenant: TenantSetup) -> None:
         assert_event_shape(item)
 
 
+def test_occurrences_have_their_own_ical_uid(ms_tenant: TenantSetup) -> None:
+    master = seed(ms_tenant, WEEKLY_SERIES)
+
+    uids = [item["iCalUId"] for item in view(ms_tenant, ms_tenant.app_token())]
+
+    # The class id and the random tail are the master's; bytes 16 to 19 hold
+    # each occurrence's date (2030-03-04 is 07EE 03 04).
+    assert master["iCalUId"][32:40] == "00000000"
+    assert uids[0] == master["iCalUId"][:32] + "07EE0304" + master["iCalUId"][40:]
+    assert len(set(uids)) == 4
+
+
+def test_seeded_invitation_keeps_its_uid(ms_tenant: TenantSetup) -> None:
+    copy = seed(
+        ms_tenant,
+        {
+            **WEEKLY_SERIES,
+            "organizer": {"address": "olga@other.example"},
+            "iCalUId": "abc123@google.com",
+        },
+    )
+
+    # Exchange wraps another system's UID in a global object id: class id,
+    # 20 zero bytes, the size 0x1E (30), "vCal-Uid", 1, the UID, a zero byte.
+    assert copy["iCalUId"] == (
+        "040000008200E00074C5B7101A82E008" + "00" * 20 + "1E000000"
+        "7643616C2D55696401000000" + b"abc123@google.com".hex().upper() + "00"
+    )
+    assert copy["isOrganizer"] is False
+
+
 def test_occurrence_becomes_exception(ms_tenant: TenantSetup) -> None:
     token = ms_tenant.app_token()
     master = seed(ms_tenant, WEEKLY_SERIES)

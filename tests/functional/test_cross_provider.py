@@ -1,13 +1,15 @@
 """A 1:1 between a person on Google Workspace and a person on Microsoft 365.
 
 One organisation runs two tenants: Anna's calendar lives in Google Workspace
-(tandem.test) and Mila's in Microsoft 365 (contoso.example). Anna organizes a
-weekly 1:1 with Mila. Google mails the invitation (iMIP, RFC 6047), and
-Exchange files it into Mila's calendar as an attendee's copy. The two
-emulators do not mail each other, so the test seeds that copy in the Graph
-emulator. Both emulators run on 127.0.0.1, and Tandem syncs both calendars into
-one Tandem tenant with its real providers, then takes a topic through its
-HTTP API.
+(tandem.test) and Mila's in Microsoft 365 (contoso.example). Either of them
+organizes a weekly 1:1 with the other. The organizer's calendar mails the
+invitation (iMIP, RFC 6047) and the other side files it as an attendee's
+copy with the same iCalendar UID. The two emulators do not mail each other,
+so the tests file that copy themselves: in the Graph emulator through its
+control API, in the Google emulator with events.import, the Calendar API's
+method for a copy whose organizer is elsewhere. Both emulators run on
+127.0.0.1, and Tandem syncs both calendars into one Tandem tenant with its
+real providers, then takes a topic through its HTTP API.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from ms_fixtures import TenantSetup, ms_server_fixture, ms_tenant_fixture  # noq
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from addon import db, event_store, models
+from addon import db, event_store, models, records
+from addon.errors import InputError
 from addon.service import (
     SyncReport,
     SyncService,
@@ -34,6 +37,7 @@ from addon.service import (
     get_or_create_tenant,
 )
 from addon.settings import Settings
+from addon.web.addon_endpoints import find_series, google_event_keys
 from addon.web.app import create_app
 from calendar_sync import merge
 from calendar_sync.providers.google import auth
@@ -107,15 +111,17 @@ def _seed_google_series(control: httpx.Client) -> dict[str, Any]:
     return reply.json()
 
 
-def _seed_outlook_copy(tenant: TenantSetup) -> None:
+WEEKLY_ON_MONDAY = {
+    "type": "weekly",
+    "interval": 1,
+    "daysOfWeek": ["monday"],
+    "firstDayOfWeek": "monday",
+}
+
+
+def _seed_outlook_copy(tenant: TenantSetup, ical_uid: str) -> dict[str, Any]:
     """File Anna's invitation in Mila's calendar, as Exchange does on receipt."""
-    weekly = {
-        "type": "weekly",
-        "interval": 1,
-        "daysOfWeek": ["monday"],
-        "firstDayOfWeek": "monday",
-    }
-    tenant.control(
+    return tenant.control(
         "POST",
         f"/users/{MILA}/events",
         {
@@ -137,12 +143,75 @@ def _seed_outlook_copy(tenant: TenantSetup) -> None:
                 {"emailAddress": {"address": MILA, "name": "Mila"}, "type": "required"},
             ],
             "recurrence": {
-                "pattern": weekly,
+                "pattern": WEEKLY_ON_MONDAY,
                 "range": {"type": "noEnd", "startDate": "2027-03-01"},
             },
             "organizer": {"address": ANNA, "name": "Anna"},
+            "iCalUId": ical_uid,
         },
+    ).json()
+
+
+def _seed_outlook_series(tenant: TenantSetup) -> dict[str, Any]:
+    """Let Mila organize a weekly 1:1 with Anna in Outlook."""
+    return tenant.control(
+        "POST",
+        f"/users/{MILA}/events",
+        {
+            "subject": "Mila / Anna 1:1",
+            "body": {
+                "contentType": "html",
+                "content": "<p>Check the hiring plan first.</p>",
+            },
+            "start": {
+                "dateTime": "2027-03-01T14:00:00",
+                "timeZone": "W. Europe Standard Time",
+            },
+            "end": {
+                "dateTime": "2027-03-01T14:30:00",
+                "timeZone": "W. Europe Standard Time",
+            },
+            "attendees": [
+                {"emailAddress": {"address": ANNA, "name": "Anna"}, "type": "required"},
+            ],
+            "recurrence": {
+                "pattern": WEEKLY_ON_MONDAY,
+                "range": {"type": "noEnd", "startDate": "2027-03-01"},
+            },
+        },
+    ).json()
+
+
+def _import_google_copy(control: httpx.Client, ical_uid: str) -> dict[str, Any]:
+    """File Mila's invitation in Anna's Google calendar (events.import)."""
+    body = {
+        "iCalUID": ical_uid,
+        "summary": "Mila / Anna 1:1",
+        "description": "<p>Check the hiring plan first.</p>",
+        "start": {"dateTime": "2027-03-01T14:00:00", "timeZone": "Europe/Amsterdam"},
+        "end": {"dateTime": "2027-03-01T14:30:00", "timeZone": "Europe/Amsterdam"},
+        "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO"],
+        "organizer": {"email": MILA, "displayName": "Mila"},
+        "attendees": [
+            {"email": MILA, "organizer": True, "responseStatus": "accepted"},
+            {"email": ANNA, "responseStatus": "accepted"},
+        ],
+    }
+    reply = control.post(
+        f"/calendar/v3/calendars/{ANNA}/events/import",
+        json=body,
+        headers={"Authorization": f"Bearer {_anna_token(control)}"},
     )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def _anna_token(control: httpx.Client) -> str:
+    reply = control.post(
+        "/_emulator/tokens", json={"user": ANNA, "scopes": [auth.CALENDAR_SCOPE]}
+    )
+    reply.raise_for_status()
+    return reply.json()["access_token"]
 
 
 def _microsoft_config(tenant: TenantSetup) -> MicrosoftConfig:
@@ -207,13 +276,10 @@ def _graph_calls(tenant: TenantSetup) -> list[dict[str, Any]]:
 
 
 def _first_instance(control: httpx.Client, series: dict[str, Any]) -> dict[str, Any]:
-    token = control.post(
-        "/_emulator/tokens", json={"user": ANNA, "scopes": [auth.CALENDAR_SCOPE]}
-    ).json()["access_token"]
     reply = control.get(
         f"/calendar/v3/calendars/{ANNA}/events/{series['id']}/instances",
         params={"timeMin": "2027-03-01T00:00:00Z", "timeMax": "2027-03-02T00:00:00Z"},
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {_anna_token(control)}"},
     )
     reply.raise_for_status()
     [instance] = reply.json()["items"]
@@ -224,7 +290,7 @@ def test_google_organizer_writes_once(
     sessions, settings, google, control, ms_tenant
 ) -> None:
     series = _seed_google_series(control)
-    _seed_outlook_copy(ms_tenant)
+    _seed_outlook_copy(ms_tenant, series["iCalUID"])
     control.delete("/_emulator/requests").raise_for_status()
     ms_tenant.control("DELETE", "/requests")
 
@@ -258,7 +324,7 @@ def test_api_topic_reaches_invite(
     sessions, settings, google, control, ms_tenant
 ) -> None:
     series = _seed_google_series(control)
-    _seed_outlook_copy(ms_tenant)
+    _seed_outlook_copy(ms_tenant, series["iCalUID"])
     provider = _google_provider(google, control)
     _sync_google(sessions, settings, provider)
     _sync_outlook(sessions, settings, ms_tenant)
@@ -281,3 +347,145 @@ def test_api_topic_reaches_invite(
     assert block is not None
     assert "Hiring plan for Q3" in block.body
     assert "Bring the quarter" in description
+
+
+def test_outlook_copy_leads_to_google_series(
+    sessions, settings, google, control, ms_tenant
+) -> None:
+    series = _seed_google_series(control)
+    copy = _seed_outlook_copy(ms_tenant, series["iCalUID"])
+    _sync_google(sessions, settings, _google_provider(google, control))
+    _sync_outlook(sessions, settings, ms_tenant)
+    [(anna_series, _, _)] = _series_of(sessions, "google", ANNA)
+    [(mila_copy, _, _)] = _series_of(sessions, "microsoft", MILA)
+    control.delete("/_emulator/requests").raise_for_status()
+
+    with sessions() as session:
+        tenant = get_or_create_tenant(session, settings)
+        # The Outlook task pane knows only the ids of Mila's own copy.
+        found = find_series(session, tenant, [copy["id"]])
+    with TestClient(create_app(settings)) as api:
+        reply = api.post(
+            f"/api/series/{mila_copy}/topics",
+            json={"text": "Budget for the offsite", "section": "role", "author": MILA},
+            headers={"X-Tandem-Tenant": TENANT},
+        )
+    report = _sync_google(sessions, settings, _google_provider(google, control))
+
+    assert found is not None and found.id == anna_series
+    assert reply.status_code == 201, reply.text
+    assert report.written == 1
+    block = merge.find_block_html(_first_instance(control, series)["description"])
+    assert block is not None
+    assert "Budget for the offsite" in block.body
+
+
+def test_microsoft_organizer_writes_once(
+    sessions, settings, google, control, ms_tenant
+) -> None:
+    outlook = _seed_outlook_series(ms_tenant)
+    _import_google_copy(control, outlook["iCalUId"])
+    control.delete("/_emulator/requests").raise_for_status()
+    ms_tenant.control("DELETE", "/requests")
+
+    google_report = _sync_google(sessions, settings, _google_provider(google, control))
+    outlook_report = _sync_outlook(sessions, settings, ms_tenant)
+
+    assert google_report.written == 0
+    assert _google_calls(control, "calendar.events.patch") == []
+    [(_, anna_state, anna_is_pair)] = _series_of(sessions, "google", ANNA)
+    assert (anna_state, anna_is_pair) == ("not-organizer", False)
+    assert outlook_report.written == 1
+    [(_, mila_state, mila_is_pair)] = _series_of(sessions, "microsoft", MILA)
+    assert (mila_state, mila_is_pair) == ("ok", True)
+    patches = [row for row in _graph_calls(ms_tenant) if row["method"] == "PATCH"]
+    assert len(patches) == 1
+    body = _graph_body(ms_tenant, patches[0]["path"])
+    assert merge.find_block_html(body) is not None
+    assert "Check the hiring plan first." in body
+
+
+def test_google_attendee_topic_reaches_outlook_invite(
+    sessions, settings, google, control, ms_tenant
+) -> None:
+    outlook = _seed_outlook_series(ms_tenant)
+    imported = _import_google_copy(control, outlook["iCalUId"])
+    _sync_google(sessions, settings, _google_provider(google, control))
+    _sync_outlook(sessions, settings, ms_tenant)
+    [(anna_copy, _, _)] = _series_of(sessions, "google", ANNA)
+    [(mila_series, _, _)] = _series_of(sessions, "microsoft", MILA)
+    ms_tenant.control("DELETE", "/requests")
+
+    with sessions() as session:
+        tenant = get_or_create_tenant(session, settings)
+        # What the Workspace add-on gets when Anna opens the invite.
+        found = find_series(
+            session, tenant, google_event_keys(_first_instance(control, imported))
+        )
+    with TestClient(create_app(settings)) as api:
+        reply = api.post(
+            f"/api/series/{anna_copy}/topics",
+            json={"text": "Mentoring budget", "section": "growth", "author": ANNA},
+            headers={"X-Tandem-Tenant": TENANT},
+        )
+        agenda = api.get(
+            f"/api/series/{anna_copy}/agenda", headers={"X-Tandem-Tenant": TENANT}
+        )
+    report = _sync_outlook(sessions, settings, ms_tenant)
+    again = _sync_google(sessions, settings, _google_provider(google, control))
+
+    assert found is not None and found.id == mila_series
+    assert reply.status_code == 201, reply.text
+    assert agenda.json()["series_id"] == mila_series
+    assert [t["text"] for t in agenda.json()["topics"]["growth"]] == [
+        "Mentoring budget"
+    ]
+    assert report.written == 1
+    patches = [row for row in _graph_calls(ms_tenant) if row["method"] == "PATCH"]
+    assert len(patches) == 1
+    block = merge.find_block_html(_graph_body(ms_tenant, patches[0]["path"]))
+    assert block is not None
+    assert "Mentoring budget" in block.body
+    assert again.written == 0
+    assert _google_calls(control, "calendar.events.patch") == []
+
+
+def test_copy_of_someone_elses_series_stays_unlinked(
+    sessions, settings, google, control, ms_tenant
+) -> None:
+    # Anna holds a copy under the UID of a 1:1 between two other people: a
+    # reused UID must not hand her topics to their agenda.
+    outlook = ms_tenant.control(
+        "POST",
+        f"/users/{MILA}/events",
+        {
+            "subject": "Mila / Ravi 1:1",
+            "start": {"dateTime": "2027-03-02T09:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2027-03-02T09:30:00", "timeZone": "UTC"},
+            "attendees": [
+                {
+                    "emailAddress": {"address": "ravi@contoso.example"},
+                    "type": "required",
+                }
+            ],
+            "recurrence": {
+                "pattern": {**WEEKLY_ON_MONDAY, "daysOfWeek": ["tuesday"]},
+                "range": {"type": "noEnd", "startDate": "2027-03-02"},
+            },
+        },
+    ).json()
+    _import_google_copy(control, outlook["iCalUId"])
+    _sync_google(sessions, settings, _google_provider(google, control))
+    _sync_outlook(sessions, settings, ms_tenant)
+    [(anna_copy, _, _)] = _series_of(sessions, "google", ANNA)
+
+    with sessions() as session:
+        tenant = get_or_create_tenant(session, settings)
+        with pytest.raises(InputError, match=r"attendee.s copy .* mila@contoso"):
+            records.add_topic(session, tenant, anna_copy, "Mine", "role")
+
+
+def _graph_body(tenant: TenantSetup, path: str) -> str:
+    reply = tenant.graph("GET", path.removeprefix("/v1.0"), tenant.app_token())
+    assert reply.status_code == 200, reply.text
+    return reply.json()["body"]["content"]

@@ -242,10 +242,51 @@ def _extra(data: dict[str, Any], kind: str) -> dict[str, str]:
         "graph_type": kind,
         "is_organizer": "true" if data.get("isOrganizer") else "false",
     }
+    # Graph gives each occurrence an iCalUId of its own; the master's (and a
+    # single event's) is the UID that invitations carry to other calendars.
+    if kind in ("seriesMaster", "singleInstance") and data.get("iCalUId"):
+        extra["ical_uid"] = invitation_uid(str(data["iCalUId"]))
     state = state_from(data)
     if state is not None:
         extra["tandem_state"] = json.dumps(state, sort_keys=True)
     return extra
+
+
+#: The first 16 bytes of every Exchange global object id (MS-OXOCAL 2.2.1.27).
+_GLOBAL_OBJECT_CLASS = bytes.fromhex("040000008200E00074C5B7101A82E008")
+#: What starts the data of a global object id made from another system's UID.
+_VCAL_UID_MARKER = b"vCal-Uid\x01\x00\x00\x00"
+
+
+def invitation_uid(ical_uid: str) -> str:
+    """Return the iCalendar UID that an invitation for this event carries.
+
+    Graph shows an event's global object id in hexadecimal. For a meeting
+    made in Exchange that hex string is itself the UID its invitations
+    carry. For an invitation from another system (a Google organizer, say)
+    Exchange wraps the original UID: after the 16-byte class id come the
+    instance date (4 bytes), creation time (8), reserved bytes (8), the data
+    size (4, little-endian) and the data, "vCal-Uid", 1 as a 4-byte number,
+    the UID and a zero byte (MS-OXOCAL 2.2.1.27, PidLidGlobalObjectId). That
+    original UID is returned, so the copy matches its organizer's event.
+    """
+    if len(ical_uid) < 80 or len(ical_uid) % 2:
+        return ical_uid
+    try:
+        raw = bytes.fromhex(ical_uid)
+    except ValueError:
+        return ical_uid
+    if not raw.startswith(_GLOBAL_OBJECT_CLASS):
+        return ical_uid
+    size = int.from_bytes(raw[36:40], "little")
+    data = raw[40 : 40 + size]
+    if not data.startswith(_VCAL_UID_MARKER):
+        return ical_uid
+    uid = data[len(_VCAL_UID_MARKER) :].split(b"\x00", 1)[0]
+    try:
+        return uid.decode("utf-8") or ical_uid
+    except UnicodeDecodeError:
+        return ical_uid
 
 
 def state_from(data: dict[str, Any]) -> dict[str, str] | None:

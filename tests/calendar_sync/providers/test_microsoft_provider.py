@@ -205,6 +205,61 @@ def test_cancelled_occurrences_become_exdates() -> None:
     assert event.is_recurring
 
 
+def _wrapped(uid: bytes, marker: bytes = b"vCal-Uid\x01\x00\x00\x00") -> str:
+    """Build a global object id around another system's UID, in hex."""
+    data = marker + uid + b"\x00"
+    header = bytes.fromhex("040000008200E00074C5B7101A82E008") + bytes(20)
+    return (header + len(data).to_bytes(4, "little") + data).hex().upper()
+
+
+@pytest.mark.parametrize(
+    ("ical_uid", "expected"),
+    [
+        (_wrapped(b"7kq2example@google.com"), "7kq2example@google.com"),
+        # An Exchange meeting's own id is what its invitations carry.
+        (
+            "040000008200E00074C5B7101A82E00800000000" + "AB" * 36,
+            "040000008200E00074C5B7101A82E00800000000" + "AB" * 36,
+        ),
+        ("plain-uid@example.com", "plain-uid@example.com"),
+        # Not hexadecimal, an odd length, another class id, another marker,
+        # and a UID that is not UTF-8: each is kept as Graph gave it.
+        ("Z" * 120, "Z" * 120),
+        (_wrapped(b"x") + "0", _wrapped(b"x") + "0"),
+        ("FF" + _wrapped(b"x")[2:], "FF" + _wrapped(b"x")[2:]),
+        (_wrapped(b"x", b"other-id"), _wrapped(b"x", b"other-id")),
+        (_wrapped(b"\xff\xfe"), _wrapped(b"\xff\xfe")),
+    ],
+)
+def test_invitation_uid(ical_uid: str, expected: str) -> None:
+    assert mapping.invitation_uid(ical_uid) == expected
+
+
+def test_master_carries_the_invitation_uid() -> None:
+    data = {
+        "id": "AAMk2",
+        "type": "seriesMaster",
+        "iCalUId": _wrapped(b"series@google.com"),
+        "start": {"dateTime": "2027-03-02T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2027-03-02T09:30:00", "timeZone": "UTC"},
+        "recurrence": {
+            "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["tuesday"]},
+            "range": {"type": "noEnd"},
+        },
+    }
+    occurrence = {
+        **data,
+        "id": "AAMk2occ",
+        "type": "occurrence",
+        "seriesMasterId": "AAMk2",
+        "recurrence": None,
+    }
+
+    assert mapping.event_from_graph(data).ical_uid == "series@google.com"
+    # An occurrence's own iCalUId is not the series' UID, so it is not used.
+    assert mapping.event_from_graph(occurrence).ical_uid == "AAMk2"
+
+
 # -- changes ----------------------------------------------------------------
 
 
