@@ -333,10 +333,9 @@ def delete_event(state: EmulatorState, event: StoredEvent) -> list[str]:
 
     removed = [event.id]
     state.events.pop(event.id, None)
-    for other in list(state.events.values()):
-        if other.series_master_id == event.id:
-            removed.append(other.id)
-            state.events.pop(other.id)
+    for other in state.events.of_master(event.id):
+        removed.append(other.id)
+        state.events.pop(other.id)
     logger.info("Deleted event %s from mailbox %s.", event.id, event.user_id)
     return removed
 
@@ -350,8 +349,8 @@ def series_instances(
     """Return the occurrences and exceptions of a series within a window."""
     exceptions = {
         other.original_start: other
-        for other in state.events.values()
-        if other.series_master_id == master.id and other.type == "exception"
+        for other in state.events.of_master(master.id)
+        if other.type == "exception"
     }
     duration = master.end - master.start
     horizon_end = min(window_end, master.start + SERIES_HORIZON)

@@ -185,6 +185,56 @@ class StoredEvent:
         self.modified = utc_now()
 
 
+class EventTable(dict[str, StoredEvent]):
+    """Every stored event by id, indexed by mailbox and by series master.
+
+    A tenant of a thousand mailboxes holds tens of thousands of events, and
+    most requests read one mailbox or one series; the indexes keep those
+    reads from scanning them all.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_mailbox: dict[str, dict[str, StoredEvent]] = {}
+        self._by_master: dict[str, dict[str, StoredEvent]] = {}
+
+    def __setitem__(self, key: str, event: StoredEvent) -> None:
+        self._unindex(key)
+        super().__setitem__(key, event)
+        self._by_mailbox.setdefault(event.user_id, {})[key] = event
+        if event.series_master_id:
+            self._by_master.setdefault(event.series_master_id, {})[key] = event
+
+    def __delitem__(self, key: str) -> None:
+        self._unindex(key)
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: StoredEvent | None) -> StoredEvent | None:  # type: ignore[override]
+        self._unindex(key)
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        super().clear()
+        self._by_mailbox.clear()
+        self._by_master.clear()
+
+    def of_mailbox(self, user_id: str) -> list[StoredEvent]:
+        """Return one mailbox's events, in the order they were stored."""
+        return list(self._by_mailbox.get(user_id, {}).values())
+
+    def of_master(self, master_id: str) -> list[StoredEvent]:
+        """Return the stored exceptions (and other children) of one series."""
+        return list(self._by_master.get(master_id, {}).values())
+
+    def _unindex(self, key: str) -> None:
+        old = self.get(key)
+        if old is None:
+            return
+        self._by_mailbox.get(old.user_id, {}).pop(key, None)
+        if old.series_master_id:
+            self._by_master.get(old.series_master_id, {}).pop(key, None)
+
+
 @dataclass
 class SyncState:
     """The server side of a delta token: what the client has already seen."""
@@ -267,7 +317,7 @@ class EmulatorState:
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> grant
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
-    events: dict[str, StoredEvent] = field(default_factory=dict)
+    events: EventTable = field(default_factory=lambda: EventTable())
     sync_states: dict[str, SyncState] = field(default_factory=dict)
     delta_pages: dict[str, DeltaPage] = field(default_factory=dict)
     subscriptions: dict[str, Subscription] = field(default_factory=dict)
@@ -275,15 +325,26 @@ class EmulatorState:
     requests: list[LoggedRequest] = field(default_factory=list)
     notifications: list[dict] = field(default_factory=list)
     access_token_lifetime: int = 3599
+    _users: tuple[int, dict[str, User]] | None = field(default=None, repr=False)
 
     def find_user(self, key: str) -> User | None:
         """Return the user with this id, mail or user principal name."""
-        lowered = key.lower()
-        for tenant in self.tenants.values():
-            for user in tenant.users.values():
-                if user.id == key or user.mail.lower() == lowered:
-                    return user
-        return None
+        index = self._user_index()
+        return index.get(key) or index.get(key.lower())
+
+    def _user_index(self) -> dict[str, User]:
+        # Users are only ever added, so the index is rebuilt when the count
+        # changes. Rendering an event looks its owner up, which without the
+        # index would scan every user of every tenant.
+        count = sum(len(tenant.users) for tenant in self.tenants.values())
+        if self._users is None or self._users[0] != count:
+            index: dict[str, User] = {}
+            for tenant in self.tenants.values():
+                for user in tenant.users.values():
+                    index.setdefault(user.mail.lower(), user)
+                    index.setdefault(user.id, user)
+            self._users = (count, index)
+        return self._users[1]
 
     def find_tenant(self, key: str) -> Tenant | None:
         """Return the tenant with this id or domain name."""
@@ -307,4 +368,4 @@ class EmulatorState:
 
     def mailbox_events(self, user_id: str) -> list[StoredEvent]:
         """Return the stored events of one mailbox, in creation order."""
-        return [event for event in self.events.values() if event.user_id == user_id]
+        return self.events.of_mailbox(user_id)
