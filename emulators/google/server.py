@@ -29,7 +29,12 @@ class EmulatorServer:
     def __init__(self, port: int = 0, strict: bool = True) -> None:
         self.state = EmulatorState()
         self.app = create_app(self.state, strict=strict)
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # asyncio turns Nagle's algorithm off only on sockets whose protocol
+        # is IPPROTO_TCP; with the default 0 every response whose headers and
+        # body go out in separate writes waits for a delayed ACK (about 40 ms).
+        self._socket = socket.socket(
+            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((HOST, port))
         self.port = self._socket.getsockname()[1]

@@ -505,7 +505,6 @@ def token_response(
     scope_text = " ".join(graph_scopes(grant))
     if grant.kind == "application":
         claims["roles"] = grant.scopes
-        scope_text = f"{GRAPH_RESOURCE}/.default"
     else:
         claims["scp"] = scope_text
 
@@ -520,6 +519,12 @@ def token_response(
         "ext_expires_in": lifetime,
         "access_token": access_token,
     }
+    if grant.kind == "application":
+        # The client credentials response has no `scope` (the identity
+        # platform's client credentials flow reference shows token_type,
+        # expires_in, ext_expires_in and access_token), so msal files the
+        # token under the scope it asked for and finds it there next time.
+        del body["scope"]
     if grant.user_id is not None:
         add_user_tokens(state, body, grant, issuer, include_refresh, nonce)
     return body

@@ -32,7 +32,12 @@ class EmulatorServer:
         self._temporary = None if cert_dir else tempfile.TemporaryDirectory()
         directory = cert_dir or Path(self._temporary.name)  # type: ignore[union-attr]
         self.certificates: CertificateFiles = create_certificates(directory)
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # asyncio turns Nagle's algorithm off only on sockets whose protocol
+        # is IPPROTO_TCP; with the default 0 every response whose headers and
+        # body go out in separate writes waits for a delayed ACK (about 40 ms).
+        self.socket = socket.socket(
+            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind((HOST, port))
         self.port: int = self.socket.getsockname()[1]

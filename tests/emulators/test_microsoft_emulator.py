@@ -77,6 +77,25 @@ def test_client_credentials_token(ms_tenant: TenantSetup) -> None:
     assert result.get("expires_in", 0) > 3000
 
 
+def test_client_credentials_token_is_cached(ms_tenant: TenantSetup) -> None:
+    # msal files an application token under the scope it asked for only when
+    # the response names none, as the identity platform's does not.
+    app = ms_tenant.msal_app()
+    ms_tenant.control("DELETE", "/requests")
+
+    first = app.acquire_token_for_client(
+        scopes=[f"{ms_tenant.server.base_url}/.default"]
+    )
+    second = app.acquire_token_for_client(
+        scopes=[f"{ms_tenant.server.base_url}/.default"]
+    )
+
+    token_calls = [r for r in ms_tenant.requests_log() if r["path"].endswith("/token")]
+    assert "scope" not in first
+    assert second["access_token"] == first["access_token"]
+    assert len(token_calls) == 1
+
+
 def test_instance_discovery_endpoint(ms_tenant: TenantSetup) -> None:
     import msal
 
