@@ -301,7 +301,7 @@ def import_event(
     The discovery document makes `iCalUID`, `start` and `end` required here
     and lets `organizer` be written only by this method, so an invitation
     from another system (a Microsoft 365 organizer, say) is stored with that
-    organizer. The copy lives in this calendar alone and no guest is told.
+    organizer. The copy lives in this calendar alone and no guest gets an update.
     Importing an iCalUID the calendar already holds replaces that copy, as a
     calendar client re-importing an updated invitation expects.
     """

@@ -292,9 +292,9 @@ def occurrence_view(master: StoredEvent, original: datetime) -> StoredEvent:
 def occurrence_ical_uid(master_uid: str, original: datetime) -> str:
     """Return an occurrence's iCalUId, which Graph makes differ per occurrence.
 
-    Exchange's global object id (MS-OXOCAL, PidLidGlobalObjectId) holds the
+    Exchange's global object id (MS-OXOCAL, PidLidGlobalObjectId) stores the
     instance date in bytes 16 to 19: two for the year, one each for the
-    month and day; a series master has zeros there. In hexadecimal those
+    month and day. A series master has zeros there. In hexadecimal those
     bytes are characters 32 to 39.
     """
     if len(master_uid) < 40:

@@ -520,10 +520,11 @@ def token_response(
         "access_token": access_token,
     }
     if grant.kind == "application":
-        # The client credentials response has no `scope` (the identity
-        # platform's client credentials flow reference shows token_type,
-        # expires_in, ext_expires_in and access_token), so msal files the
-        # token under the scope it asked for and finds it there next time.
+        # Without `scope` in the response msal files an application token
+        # under the scope it requested, so the next request finds it cached.
+        # NOTE: whether Entra's client credentials response names a scope is
+        # not confirmed here. Entra would name Graph's own scope, which is
+        # the one Tandem requests outside the emulator, so both cache.
         del body["scope"]
     if grant.user_id is not None:
         add_user_tokens(state, body, grant, issuer, include_refresh, nonce)

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 # The class id that starts every Exchange global object id (MS-OXOCAL,
 # PidLidGlobalObjectId), 16 bytes in hexadecimal.
 _GLOBAL_OBJECT_CLASS = "040000008200E00074C5B7101A82E008"
-# How a global object id carries the UID of an invitation from another
-# system (MS-OXOCAL 2.2.1.27): this marker, then the UID, then a zero byte.
+# Marker that starts the data of a global object id made from another
+# system's UID (MS-OXOCAL 2.2.1.27). The UID and a zero byte follow it.
 _VCAL_UID_MARKER = b"vCal-Uid\x01\x00\x00\x00"
 
 
@@ -188,8 +188,8 @@ class StoredEvent:
 class EventTable(dict[str, StoredEvent]):
     """Every stored event by id, indexed by mailbox and by series master.
 
-    A tenant of a thousand mailboxes holds tens of thousands of events, and
-    most requests read one mailbox or one series; the indexes keep those
+    A tenant of a thousand mailboxes contains tens of thousands of events,
+    and most requests read one mailbox or one series. The indexes keep those
     reads from scanning them all.
     """
 

@@ -254,7 +254,8 @@ def _extra(data: dict[str, Any], kind: str) -> dict[str, str]:
 
 #: The first 16 bytes of every Exchange global object id (MS-OXOCAL 2.2.1.27).
 _GLOBAL_OBJECT_CLASS = bytes.fromhex("040000008200E00074C5B7101A82E008")
-#: What starts the data of a global object id made from another system's UID.
+#: Marker at the start of the data of a global object id made from another
+#: system's UID.
 _VCAL_UID_MARKER = b"vCal-Uid\x01\x00\x00\x00"
 
 
@@ -264,11 +265,12 @@ def invitation_uid(ical_uid: str) -> str:
     Graph shows an event's global object id in hexadecimal. For a meeting
     made in Exchange that hex string is itself the UID its invitations
     carry. For an invitation from another system (a Google organizer, say)
-    Exchange wraps the original UID: after the 16-byte class id come the
-    instance date (4 bytes), creation time (8), reserved bytes (8), the data
-    size (4, little-endian) and the data, "vCal-Uid", 1 as a 4-byte number,
-    the UID and a zero byte (MS-OXOCAL 2.2.1.27, PidLidGlobalObjectId). That
-    original UID is returned, so the copy matches its organizer's event.
+    Exchange wraps the original UID (MS-OXOCAL 2.2.1.27, PidLidGlobalObjectId).
+    The 16-byte class id is followed by the instance date (4 bytes), the
+    creation time (8), reserved bytes (8), the data size (4, little-endian)
+    and the data. The data is "vCal-Uid", 1 as a 4-byte number, the UID and a
+    zero byte. That original UID is returned, so the copy matches its
+    organizer's event.
     """
     if len(ical_uid) < 80 or len(ical_uid) % 2:
         return ical_uid
