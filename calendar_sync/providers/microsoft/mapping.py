@@ -265,7 +265,8 @@ def invitation_uid(ical_uid: str) -> str:
     Graph shows an event's global object id in hexadecimal. For a meeting
     made in Exchange that hex string is itself the UID its invitations
     carry. For an invitation from another system (a Google organizer, say)
-    Exchange wraps the original UID (MS-OXOCAL 2.2.1.27, PidLidGlobalObjectId).
+    Exchange wraps the original UID (MS-OXCICAL 2.1.3.1.1.20.26 maps UID to
+    the id, and MS-OXOCAL 2.2.1.27, PidLidGlobalObjectId, gives its layout).
     The 16-byte class id is followed by the instance date (4 bytes), the
     creation time (8), reserved bytes (8), the data size (4, little-endian)
     and the data. The data is "vCal-Uid", 1 as a 4-byte number, the UID and a
