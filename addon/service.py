@@ -40,7 +40,14 @@ from calendar_sync.engine import (
 from calendar_sync.errors import ProviderError
 from calendar_sync.inject import InjectResult, Outcome, inject_block, remove_block
 from calendar_sync.merge import merge_block
-from calendar_sync.models import Attendee, AttendeeRole, Event, EventKey, NewEvent
+from calendar_sync.models import (
+    Attendee,
+    AttendeeRole,
+    BusyInterval,
+    Event,
+    EventKey,
+    NewEvent,
+)
 from calendar_sync.providers.base import CalendarProvider
 from mail_templates.render import render_invite_block
 
@@ -152,16 +159,32 @@ def get_or_create_calendar(
     return calendar
 
 
+#: Return a person's busy times in [start, end) from a calendar other than
+#: the one being synced, or None when no such calendar can be read.
+FreeBusyLookup = Callable[[str, datetime, datetime], list[BusyInterval] | None]
+
+
 class SyncService:
-    """Runs the main job for one tenant, inside the caller's transaction."""
+    """Runs the main job for one tenant, inside the caller's transaction.
+
+    `free_busy` fills in the busy times of a person whom the synced calendar's
+    provider cannot see, such as the Google attendee of a Microsoft 365
+    organizer, so that a follow-up lands in a slot free in both calendars.
+    """
 
     def __init__(
-        self, session: Session, tenant: models.Tenant, settings: Settings, now: datetime
+        self,
+        session: Session,
+        tenant: models.Tenant,
+        settings: Settings,
+        now: datetime,
+        free_busy: FreeBusyLookup | None = None,
     ) -> None:
         self.session = session
         self.tenant = tenant
         self.settings = settings
         self.now = now
+        self.free_busy = free_busy
         self._remember_writes = True
         # Rows read once per sync instead of once per series: the calendar's
         # series by UID, and the tenant's people by address (None when the
@@ -710,7 +733,7 @@ class SyncService:
         )
         window = search_window(earliest, hours)
         pair = [series.person_a or "", series.person_b or ""]
-        busy = provider.busy_intervals(pair, *window)
+        busy = self._busy_of(provider, series, pair, window)
         slot = find_slot(
             earliest,
             master.duration,
@@ -742,6 +765,31 @@ class SyncService:
         reason = f"goal review on {review.start.date()}"
         self._audit("create-followup", created, reason, series.calendar_id)
         return uid
+
+    def _busy_of(
+        self,
+        provider: CalendarProvider,
+        series: models.Series,
+        pair: list[str],
+        window: tuple[datetime, datetime],
+    ) -> dict[str, list[BusyInterval]]:
+        """Read both people's busy times, from another calendar where needed."""
+        busy = provider.busy_intervals(pair, *window)
+        for person in pair:
+            if person in busy or self.free_busy is None:
+                continue
+            found = self.free_busy(person, *window)
+            if found is not None:
+                busy[person] = found
+        unknown = [person for person in pair if person not in busy]
+        if unknown:
+            # NOTE: a person whose calendar no connection can read counts as
+            # free, so the follow-up may clash with their own meetings.
+            log.info(
+                "free/busy unknown, counted as free",
+                extra={"series": series.id, "people": len(unknown)},
+            )
+        return busy
 
     def _restore_followup(
         self,

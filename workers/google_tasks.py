@@ -35,6 +35,7 @@ from calendar_sync.providers.google.errors import (
     RateLimitedError,
 )
 from calendar_sync.providers.google.provider import GoogleCalendarProvider
+from workers import freebusy
 from workers.app import app
 from workers.base import tandem_task, task_sessions
 
@@ -255,7 +256,10 @@ def _sync(
                 "skipped": connection.state,
             }
         provider = provider_for(settings, connection, calendar.address, now)
-        report = SyncService(session, tenant, settings, now).sync(provider, calendar)
+        free_busy = freebusy.other_calendars(session, tenant, settings, now)
+        report = SyncService(session, tenant, settings, now, free_busy).sync(
+            provider, calendar
+        )
         requests_sent = provider.client.requests
     log.info(
         "synced google calendar",

@@ -35,6 +35,7 @@ from calendar_sync.providers.microsoft.provider import (
     tenant_provider,
     user_provider,
 )
+from workers import freebusy
 from workers.app import app
 from workers.base import tandem_task, task_sessions
 
@@ -190,7 +191,10 @@ def _sync(settings: Settings, mailbox_id: int, now: datetime) -> dict[str, objec
             return {"mailbox_id": mailbox_id, "skipped": connection.state}
         stored = event_store.StoredEvents(session, calendar)
         provider = provider_for(settings, connection, calendar.address, now, stored)
-        report = SyncService(session, tenant, settings, now).sync(provider, calendar)
+        free_busy = freebusy.other_calendars(session, tenant, settings, now)
+        report = SyncService(session, tenant, settings, now, free_busy).sync(
+            provider, calendar
+        )
         requests_sent = provider.client.requests_sent
     log.info(
         "synced microsoft mailbox",

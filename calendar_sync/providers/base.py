@@ -123,7 +123,12 @@ class CalendarProvider(abc.ABC):
     def busy_intervals(
         self, emails: Iterable[str], start: datetime, end: datetime
     ) -> dict[str, list[BusyInterval]]:
-        """Return, per address, the times in [start, end) when that person is busy."""
+        """Return, per address, the times in [start, end) when that person is busy.
+
+        An address whose free/busy the backend does not show (someone outside
+        the Workspace domain or the Microsoft 365 tenant) is left out, so the
+        caller can tell "free" from "unknown" and ask another calendar.
+        """
 
     def start_push(self, address: str) -> None:  # noqa: B027 - optional hook
         """Ask the backend to report changes; providers without push do nothing."""

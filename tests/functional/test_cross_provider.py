@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from addon import db, event_store, models, records
 from addon.errors import InputError
 from addon.service import (
+    FreeBusyLookup,
     SyncReport,
     SyncService,
     get_or_create_calendar,
@@ -237,7 +238,10 @@ def _sync_google(
 
 
 def _sync_outlook(
-    sessions: sessionmaker[Session], settings: Settings, tenant_setup: TenantSetup
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    tenant_setup: TenantSetup,
+    free_busy: FreeBusyLookup | None = None,
 ) -> SyncReport:
     with db.transaction(sessions) as session:
         tenant = get_or_create_tenant(session, settings)
@@ -249,7 +253,9 @@ def _sync_outlook(
             now=lambda: NOW,
             stored=event_store.StoredEvents(session, calendar),
         )
-        return SyncService(session, tenant, settings, NOW).sync(provider, calendar)
+        return SyncService(session, tenant, settings, NOW, free_busy).sync(
+            provider, calendar
+        )
 
 
 def _series_of(
@@ -489,3 +495,41 @@ def _graph_body(tenant: TenantSetup, path: str) -> str:
     reply = tenant.graph("GET", path.removeprefix("/v1.0"), tenant.app_token())
     assert reply.status_code == 200, reply.text
     return reply.json()["body"]["content"]
+
+
+def _followups(sessions: sessionmaker[Session]) -> list[datetime]:
+    with sessions() as session:
+        rows = session.scalars(select(models.FollowUp.start))
+        return [moment.replace(tzinfo=UTC) for moment in rows]
+
+
+@pytest.mark.parametrize("ask_google", [True, False], ids=["google-asked", "unknown"])
+def test_followup_slot_checks_google_attendee(
+    sessions, settings, google, control, ms_tenant, ask_google
+) -> None:
+    outlook = _seed_outlook_series(ms_tenant)
+    _import_google_copy(control, outlook["iCalUId"])
+    # Six weeks after the first occurrence, Anna's Monday morning is taken
+    # in Google; Graph cannot see her calendar.
+    workshop = {
+        "summary": "Workshop",
+        "start": {"dateTime": "2027-04-12T09:00:00", "timeZone": "Europe/Amsterdam"},
+        "end": {"dateTime": "2027-04-12T12:00:00", "timeZone": "Europe/Amsterdam"},
+    }
+    control.post(f"/_emulator/calendars/{ANNA}/events", json=workshop)
+    _sync_google(sessions, settings, _google_provider(google, control))
+    _sync_outlook(sessions, settings, ms_tenant)
+    [(mila_series, _, _)] = _series_of(sessions, "microsoft", MILA)
+    with db.transaction(sessions) as session:
+        tenant = get_or_create_tenant(session, settings)
+        records.mark_goal_review(session, tenant, mila_series, None)
+    anna = _google_provider(google, control)
+
+    def from_google(email: str, start: datetime, end: datetime):
+        return anna.busy_intervals([email], start, end).get(email)
+
+    _sync_outlook(sessions, settings, ms_tenant, from_google if ask_google else None)
+
+    # 09:00 and 12:00 in Amsterdam summer time are 07:00 and 10:00 UTC.
+    expected = datetime(2027, 4, 12, 10 if ask_google else 7, tzinfo=UTC)
+    assert _followups(sessions) == [expected]

@@ -380,11 +380,11 @@ class GoogleCalendarProvider(CalendarProvider):
         }
         request = self.client.calendar.freebusy().query(body=body)
         reply = self.client.execute(request, "calendar.freebusy.query")
-        result: dict[str, list[BusyInterval]] = {address: [] for address in addresses}
+        result: dict[str, list[BusyInterval]] = {}
         for address, calendar in (reply.get("calendars") or {}).items():
             if calendar.get("errors"):
-                # NOTE: a calendar Google will not show counts as free here,
-                # as in the other providers; the slot may clash for that person.
+                # Google answers `notFound` for a calendar outside the domain
+                # or not shared; that person is left out, as unknown.
                 reasons = [e.get("reason", "") for e in calendar["errors"]]
                 log.info("no free/busy", extra={**self._ids(), "reasons": reasons})
                 continue

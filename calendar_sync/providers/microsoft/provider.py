@@ -704,7 +704,7 @@ class GraphProvider(CalendarProvider):
             body=body,
             headers={"Prefer": PREFER_UTC},
         )
-        result: dict[str, list[BusyInterval]] = {address: [] for address in addresses}
+        result: dict[str, list[BusyInterval]] = {}
         for schedule in response.json().get("value", []):
             address = str(schedule.get("scheduleId", "")).lower()
             if "error" in schedule:
