@@ -2,10 +2,10 @@
 
 A 1:1 between a person on Google Workspace and a person on Microsoft 365 is
 synced from the organizer's calendar, whose provider cannot see the other
-person's free/busy: Google's freebusy.query answers `notFound` for an address
-outside the domain and Graph's getSchedule an error. When Tandem also syncs
-that person's calendar, through a Google connection or a Microsoft 365 one in
-the same tenant, this module asks that calendar instead.
+person's free/busy. Google's freebusy.query returns `notFound` for an address
+outside the domain, and Graph's getSchedule returns an error. When Tandem
+also syncs that person's calendar, through a Google connection or a Microsoft
+365 one in the same tenant, this module queries that calendar instead.
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ class CalendarProvider(abc.ABC):
 
         An address whose free/busy the backend does not show (someone outside
         the Workspace domain or the Microsoft 365 tenant) is left out, so the
-        caller can tell "free" from "unknown" and ask another calendar.
+        caller can tell "free" from "unknown" and query another calendar.
         """
 
     def start_push(self, address: str) -> None:  # noqa: B027 - optional hook

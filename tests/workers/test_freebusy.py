@@ -2,8 +2,8 @@
 
 Both emulators run in this process on 127.0.0.1. Anna's Google calendar is
 synced through domain-wide delegation and Mila's Outlook calendar through a
-Microsoft 365 tenant's admin consent; the lookup builds the real providers
-from those connection rows and asks each person's own calendar.
+Microsoft 365 tenant's admin consent. The lookup builds the real providers
+from those connection rows and queries each person's own calendar.
 """
 
 from __future__ import annotations

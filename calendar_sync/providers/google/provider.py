@@ -383,8 +383,8 @@ class GoogleCalendarProvider(CalendarProvider):
         result: dict[str, list[BusyInterval]] = {}
         for address, calendar in (reply.get("calendars") or {}).items():
             if calendar.get("errors"):
-                # Google answers `notFound` for a calendar outside the domain
-                # or not shared; that person is left out, as unknown.
+                # Google returns `notFound` for a calendar outside the domain
+                # or not shared, so that person is left out, as unknown.
                 reasons = [e.get("reason", "") for e in calendar["errors"]]
                 log.info("no free/busy", extra={**self._ids(), "reasons": reasons})
                 continue
