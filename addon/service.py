@@ -41,6 +41,7 @@ from calendar_sync.errors import ProviderError
 from calendar_sync.inject import InjectResult, Outcome, inject_block, remove_block
 from calendar_sync.merge import merge_block
 from calendar_sync.models import (
+    MAX_UID_LENGTH,
     Attendee,
     AttendeeRole,
     BusyInterval,
@@ -388,7 +389,9 @@ class SyncService:
         series.organizer_email = (
             master.organizer.email if master and master.organizer else ""
         )
-        series.ical_uid = master.ical_uid if master else ""
+        # A UID too long for the column links nothing; the series stays.
+        ical_uid = master.ical_uid if master else ""
+        series.ical_uid = ical_uid if len(ical_uid) <= MAX_UID_LENGTH else ""
         series.is_one_on_one = decision.is_one_on_one
         series.person_a, series.person_b = decision.people or (None, None)
         series.reasons = [reason.to_dict() for reason in decision.reasons]

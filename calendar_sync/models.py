@@ -52,6 +52,11 @@ class EventStatus(enum.StrEnum):
     CANCELLED = "CANCELLED"
 
 
+#: The longest UID Tandem stores, in characters: the size of its UID columns.
+#: RFC 5545 sets no limit; Google allows event ids of up to 1,024 characters.
+MAX_UID_LENGTH = 1000
+
+
 def normalise_email(address: str) -> str:
     """Return an address in the form Tandem compares: no `mailto:`, lower case.
 

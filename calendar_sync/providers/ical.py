@@ -45,6 +45,7 @@ from calendar_sync.errors import (
     NotFoundError,
 )
 from calendar_sync.models import (
+    MAX_UID_LENGTH,
     Attendee,
     AttendeeRole,
     BusyInterval,
@@ -1050,6 +1051,9 @@ def _top_level_events(calendar: icalendar.Calendar) -> list[icalendar.Event]:
 
 def _where(component: icalendar.Event, line: int | None) -> str:
     uid = str(component.get("UID", "")).strip()
+    if len(uid) > _SHOWN_UID_LENGTH:
+        # A message names a long UID by its start, not in full.
+        return f"UID {uid[:_SHOWN_UID_LENGTH]}…"
     if uid:
         return f"UID {uid}"
     return f"line {line}" if line else "a VEVENT without UID"
@@ -1205,6 +1209,9 @@ def _reject_broken(name: str, value: Any, where: str) -> None:
 
 # -- normalising --------------------------------------------------------------
 
+#: How much of a long UID an error message shows, in characters.
+_SHOWN_UID_LENGTH = 120
+
 
 def _to_event(
     component: icalendar.Event,
@@ -1219,6 +1226,12 @@ def _to_event(
     if not uid:
         raise EventError(
             where, "has no UID; add a UID property so the event can be tracked."
+        )
+    if len(uid) > MAX_UID_LENGTH:
+        raise EventError(
+            where,
+            f"has a UID of {len(uid)} characters; Tandem stores UIDs of up to "
+            f"{MAX_UID_LENGTH}, so give the event a shorter UID.",
         )
     start_property = component.get("DTSTART")
     if start_property is None:

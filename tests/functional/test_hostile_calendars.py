@@ -364,6 +364,22 @@ def test_broken_event_detect_table(run: Run) -> None:
     assert "unknown-zone@hostile.test" in result.output
 
 
+def test_overlong_uid_skipped(run: Run, tmp_path: Path) -> None:
+    # RFC 5545 sets no limit on a UID, but Tandem's UID columns hold 1,000
+    # characters, and PostgreSQL rejects a longer value.
+    uid = "u" * 1500 + "@hostile.test"
+    source, target = tmp_path / "in.ics", tmp_path / "out.ics"
+    source.write_text(calendar_text(pair_event(uid)))
+
+    report = sync_report(run, source, target)
+
+    assert_control_written(report, target)
+    [skip] = report["skipped"]
+    assert skip["where"] == f"UID {'u' * 120}…"
+    assert "1513 characters" in skip["reason"]
+    assert descriptions(target, uid) == [""]
+
+
 def test_vtimezone_without_rules_skipped(run: Run, tmp_path: Path) -> None:
     target = tmp_path / "out.ics"
 
