@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from addon import models
@@ -95,17 +95,17 @@ def open_topics(
 def _pair_series_ids(session: Session, series: models.Series) -> list[int]:
     """Return the ids of every series of the same two people, in either order."""
     a, b = series.person_a, series.person_b
-    return list(
-        session.scalars(
-            select(models.Series.id).where(
-                models.Series.tenant_id == series.tenant_id,
-                or_(
-                    (models.Series.person_a == a) & (models.Series.person_b == b),
-                    (models.Series.person_a == b) & (models.Series.person_b == a),
-                ),
-            )
+    # One equality lookup per order, so both SQLite and PostgreSQL search the
+    # pair index instead of scanning the tenant's series for an OR.
+    orders = [
+        select(models.Series.id).where(
+            models.Series.tenant_id == series.tenant_id,
+            models.Series.person_a == first,
+            models.Series.person_b == second,
         )
-    )
+        for first, second in ((a, b), (b, a))
+    ]
+    return list(session.scalars(union(*orders)))
 
 
 def _shared_notes_query(series: models.Series, pair_ids: list[int], before: datetime):  # type: ignore[no-untyped-def]

@@ -146,6 +146,9 @@ class Series(Base):
     __table_args__ = (
         UniqueConstraint("calendar_id", "uid"),
         Index("ix_series_tenant_ical_uid", "tenant_id", "ical_uid"),
+        # Agendas read every series of a pair; without this index that query
+        # scans all of a tenant's series for each 1:1 on every sync.
+        Index("ix_series_tenant_pair", "tenant_id", "person_a", "person_b"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

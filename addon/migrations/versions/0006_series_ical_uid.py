@@ -1,4 +1,7 @@
-"""Store each series' iCalendar UID, to link attendees' copies across providers
+"""Store each series' iCalendar UID and index series by their pair
+
+The UID links an attendee's copy to the organizer's series across providers.
+The pair index serves the agenda's query for every series of two people.
 
 Revision ID: 0006
 Revises: 0005
@@ -22,9 +25,13 @@ def upgrade() -> None:
             )
         )
     op.create_index("ix_series_tenant_ical_uid", "series", ["tenant_id", "ical_uid"])
+    op.create_index(
+        "ix_series_tenant_pair", "series", ["tenant_id", "person_a", "person_b"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_series_tenant_pair", table_name="series")
     op.drop_index("ix_series_tenant_ical_uid", table_name="series")
     with op.batch_alter_table("series") as batch:
         batch.drop_column("ical_uid")
