@@ -53,10 +53,15 @@ def organizer_series(session: Session, series: models.Series) -> models.Series:
     twice: once in the organizer's calendar, where Tandem judges and writes
     it, and once in the attendee's, with state "not-organizer". The two share
     the iCalendar UID that the invitation carried. A copy is linked only to a
-    1:1 in the same tenant whose pair includes the copy's calendar owner, so
-    a UID reused elsewhere links nothing.
+    1:1 in the same tenant with the same organizer and whose pair includes
+    the copy's calendar owner, so a UID reused elsewhere links nothing.
     """
-    if series.is_one_on_one or series.state != "not-organizer" or not series.ical_uid:
+    if (
+        series.is_one_on_one
+        or series.state != "not-organizer"
+        or not series.ical_uid.strip()
+        or not series.organizer_email
+    ):
         return series
     owner = session.scalar(
         select(models.Calendar.address).where(models.Calendar.id == series.calendar_id)
@@ -74,8 +79,12 @@ def organizer_series(session: Session, series: models.Series) -> models.Series:
         )
         .order_by(models.Series.id)
     )
+    organizer = normalise_email(series.organizer_email)
     for candidate in candidates:
-        if owner in (candidate.person_a, candidate.person_b):
+        if (
+            owner in (candidate.person_a, candidate.person_b)
+            and normalise_email(candidate.organizer_email) == organizer
+        ):
             return candidate
     return series
 

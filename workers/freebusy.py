@@ -10,13 +10,17 @@ also syncs that person's calendar, through a Google connection or a Microsoft
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
+import google.auth.exceptions
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from addon import models
+from addon.crypto import DecryptionError
 from addon.service import FreeBusyLookup
 from addon.settings import Settings
 from calendar_sync.errors import ProviderError
@@ -29,6 +33,18 @@ from workers import google_tasks, microsoft_tasks
 
 log = logging.getLogger(__name__)
 
+#: What reading another connection's calendar can raise: the provider's own
+#: errors, an undecryptable or malformed stored secret (DecryptionError,
+#: ValueError, which json's and msal's errors are), a network failure
+#: (OSError, which requests' errors are) and google-auth's errors.
+LOOKUP_ERRORS = (
+    ProviderError,
+    DecryptionError,
+    ValueError,
+    OSError,
+    google.auth.exceptions.GoogleAuthError,
+)
+
 
 def other_calendars(
     session: Session, tenant: models.Tenant, settings: Settings, now: datetime
@@ -37,12 +53,12 @@ def other_calendars(
 
     def lookup(email: str, start: datetime, end: datetime) -> list[BusyInterval] | None:
         address = normalise_email(email)
-        for provider in _providers(session, tenant, settings, now, address):
+        for build in _builders(session, tenant, settings, now, address):
             try:
-                busy = provider.busy_intervals([address], start, end)
-            except ProviderError as error:
-                # A consent or network problem in one connection only loses
-                # this person's free/busy; the sync itself goes on.
+                busy = build().busy_intervals([address], start, end)
+            except LOOKUP_ERRORS as error:
+                # A broken connection only loses this person's free/busy, so
+                # the sync of the organizer's calendar goes on.
                 log.info(
                     "free/busy from other calendar failed",
                     extra={"tenant": tenant.id, "error": type(error).__name__},
@@ -55,15 +71,19 @@ def other_calendars(
     return lookup
 
 
-def _providers(
+def _builders(
     session: Session,
     tenant: models.Tenant,
     settings: Settings,
     now: datetime,
     address: str,
-) -> list[CalendarProvider]:
-    """Build a provider for each active connection that syncs `address`."""
-    providers: list[CalendarProvider] = []
+) -> list[Callable[[], CalendarProvider]]:
+    """Return a provider factory for each active connection that syncs `address`.
+
+    The providers are built by the caller, because building one decrypts the
+    connection's secret, which can fail as the request can.
+    """
+    providers: list[Callable[[], CalendarProvider]] = []
     google = session.execute(
         select(models.GoogleConnection)
         .join(
@@ -78,7 +98,11 @@ def _providers(
         )
     ).scalars()
     for connection in google:
-        providers.append(google_tasks.provider_for(settings, connection, address, now))
+        providers.append(
+            functools.partial(
+                google_tasks.provider_for, settings, connection, address, now
+            )
+        )
     microsoft = session.execute(
         select(models.MicrosoftConnection)
         .join(
@@ -96,6 +120,8 @@ def _providers(
     ).scalars()
     for connection in microsoft:
         providers.append(
-            microsoft_tasks.provider_for(settings, connection, address, now)
+            functools.partial(
+                microsoft_tasks.provider_for, settings, connection, address, now
+            )
         )
     return providers

@@ -42,7 +42,7 @@ from fastapi import (
 )
 from fastapi.responses import HTMLResponse, Response
 from google.oauth2 import id_token
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from addon import models, records
@@ -50,6 +50,7 @@ from addon.agenda import Agenda, Section
 from addon.agendas import build_agenda
 from addon.settings import Settings
 from addon.web.routes import current_tenant, get_session
+from calendar_sync.models import normalise_email
 from mail_templates.render import Catalogue, catalogue_for, section_title
 
 log = logging.getLogger(__name__)
@@ -182,9 +183,13 @@ def google_event_open(
     settings = _settings(request)
     tenant = _tenant(session, settings)
     calendar = event.get("calendar")
-    keys = google_event_keys(calendar if isinstance(calendar, dict) else {})
+    calendar = calendar if isinstance(calendar, dict) else {}
+    keys = google_event_keys(calendar)
+    # Google names the calendar the person is looking at; it is the viewer's
+    # own calendar, so an agenda is shown only when the viewer is in the pair.
+    viewer = normalise_email(str(calendar.get("calendarId") or ""))
 
-    series = find_series(session, tenant, keys) if tenant else None
+    series = find_series(session, tenant, keys, viewer) if tenant else None
     if tenant is None or series is None:
         return _render(_unknown_card())
     if not series.is_one_on_one:
@@ -212,31 +217,37 @@ def google_event_keys(calendar: Mapping[str, Any]) -> list[str]:
 
 
 def find_series(
-    session: Session, tenant: models.Tenant, keys: list[str]
+    session: Session, tenant: models.Tenant, keys: list[str], viewer: str | None = None
 ) -> models.Series | None:
     """Find the tenant's series stored under one of `keys`, a 1:1 first.
 
     The same series is stored once per synced calendar that contains it, and
-    only the organizer's copy may have been judged a 1:1. A key may be the
-    provider's id or the iCalendar UID, which an invitation carries from
-    Microsoft 365 to Google and back; an attendee's copy found by its own id
-    leads to the organizer's 1:1.
+    only the organizer's copy may have been judged a 1:1. An attendee's copy
+    leads to the organizer's 1:1 (`records.organizer_series`), also across
+    Google and Microsoft 365. With `viewer`, a 1:1 is returned only when the
+    viewer is one of its pair, so nobody sees another pair's agenda by opening
+    an event that carries the same ids.
     """
-    # An empty key would match every series that has no iCalendar UID.
-    keys = [key for key in keys if key]
+    # An empty key would match nothing useful and a blank one too much.
+    keys = [key for key in keys if key.strip()]
     if not keys:
         return None
     query = (
         select(models.Series)
-        .where(
-            models.Series.tenant_id == tenant.id,
-            or_(models.Series.uid.in_(keys), models.Series.ical_uid.in_(keys)),
-        )
+        .where(models.Series.tenant_id == tenant.id, models.Series.uid.in_(keys))
         .order_by(models.Series.is_one_on_one.desc(), models.Series.id)
-        .limit(1)
+        .limit(20)
     )
-    series = session.scalar(query)
-    return records.organizer_series(session, series) if series else None
+    found = [
+        records.organizer_series(session, series) for series in session.scalars(query)
+    ]
+    if viewer is None:
+        return found[0] if found else None
+    for series in found:
+        if series.is_one_on_one and viewer in (series.person_a, series.person_b):
+            return series
+    others = [series for series in found if not series.is_one_on_one]
+    return others[0] if others else None
 
 
 def _tenant(session: Session, settings: Settings) -> models.Tenant | None:

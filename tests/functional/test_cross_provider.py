@@ -183,8 +183,10 @@ def _seed_outlook_series(tenant: TenantSetup) -> dict[str, Any]:
     ).json()
 
 
-def _import_google_copy(control: httpx.Client, ical_uid: str) -> dict[str, Any]:
-    """File Mila's invitation in Anna's Google calendar (events.import)."""
+def _import_google_copy(
+    control: httpx.Client, ical_uid: str, organizer: str = MILA
+) -> dict[str, Any]:
+    """File `organizer`'s invitation in Anna's Google calendar (events.import)."""
     body = {
         "iCalUID": ical_uid,
         "summary": "Mila / Anna 1:1",
@@ -192,9 +194,9 @@ def _import_google_copy(control: httpx.Client, ical_uid: str) -> dict[str, Any]:
         "start": {"dateTime": "2027-03-01T14:00:00", "timeZone": "Europe/Amsterdam"},
         "end": {"dateTime": "2027-03-01T14:30:00", "timeZone": "Europe/Amsterdam"},
         "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO"],
-        "organizer": {"email": MILA, "displayName": "Mila"},
+        "organizer": {"email": organizer, "displayName": "Mila"},
         "attendees": [
-            {"email": MILA, "organizer": True, "responseStatus": "accepted"},
+            {"email": organizer, "organizer": True, "responseStatus": "accepted"},
             {"email": ANNA, "responseStatus": "accepted"},
         ],
     }
@@ -420,13 +422,23 @@ def test_google_attendee_topic_reaches_outlook_invite(
     _sync_outlook(sessions, settings, ms_tenant)
     [(anna_copy, _, _)] = _series_of(sessions, "google", ANNA)
     [(mila_series, _, _)] = _series_of(sessions, "microsoft", MILA)
+    mila_uid = outlook["id"]
     ms_tenant.control("DELETE", "/requests")
 
     with sessions() as session:
         tenant = get_or_create_tenant(session, settings)
         # What the Workspace add-on gets when Anna opens the invite.
         found = find_series(
-            session, tenant, google_event_keys(_first_instance(control, imported))
+            session,
+            tenant,
+            google_event_keys(_first_instance(control, imported)),
+            ANNA,
+        )
+        outsider = find_series(
+            session,
+            tenant,
+            [*google_event_keys(_first_instance(control, imported)), mila_uid],
+            "xavi@tandem.test",
         )
     with TestClient(create_app(settings)) as api:
         reply = api.post(
@@ -441,6 +453,7 @@ def test_google_attendee_topic_reaches_outlook_invite(
     again = _sync_google(sessions, settings, _google_provider(google, control))
 
     assert found is not None and found.id == mila_series
+    assert outsider is None
     assert reply.status_code == 201, reply.text
     assert agenda.json()["series_id"] == mila_series
     assert [t["text"] for t in agenda.json()["topics"]["growth"]] == [
@@ -488,6 +501,22 @@ def test_copy_of_someone_elses_series_stays_unlinked(
     with sessions() as session:
         tenant = get_or_create_tenant(session, settings)
         with pytest.raises(InputError, match=r"attendee.s copy .* mila@contoso"):
+            records.add_topic(session, tenant, anna_copy, "Mine", "role")
+
+
+def test_copy_from_other_organizer_stays_unlinked(
+    sessions, settings, google, control, ms_tenant
+) -> None:
+    # Same UID and same pair, but the copy names another organizer.
+    outlook = _seed_outlook_series(ms_tenant)
+    _import_google_copy(control, outlook["iCalUId"], organizer="olga@contoso.example")
+    _sync_google(sessions, settings, _google_provider(google, control))
+    _sync_outlook(sessions, settings, ms_tenant)
+    [(anna_copy, _, _)] = _series_of(sessions, "google", ANNA)
+
+    with sessions() as session:
+        tenant = get_or_create_tenant(session, settings)
+        with pytest.raises(InputError, match=r"olga@contoso\.example organizes"):
             records.add_topic(session, tenant, anna_copy, "Mine", "role")
 
 

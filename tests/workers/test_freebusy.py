@@ -8,6 +8,7 @@ from those connection rows and queries each person's own calendar.
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 import google_helpers as helpers
@@ -18,6 +19,7 @@ from ms_fixtures import TenantSetup, ms_server_fixture, ms_tenant_fixture  # noq
 from sqlalchemy.orm import Session
 
 from addon import models
+from addon.crypto import Cipher
 from addon.service import get_or_create_tenant
 from addon.settings import Settings
 from calendar_sync.models import BusyInterval
@@ -161,3 +163,35 @@ def test_provider_error_means_unknown(session, settings, tenant, control) -> Non
     lookup = other_calendars(session, tenant, settings, NOW)
 
     assert lookup(ANNA, START, END) is None
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param("gAAAAAnot-a-token", id="undecryptable"),
+        pytest.param(None, id="not-json"),
+    ],
+)
+def test_broken_secret_means_unknown(
+    session, settings, tenant, control, secret
+) -> None:
+    connection = _connect_anna(session, settings, tenant, control)
+    connection.secret = secret or Cipher.from_settings(settings).encrypt("{key")
+    session.flush()
+
+    lookup = other_calendars(session, tenant, settings, NOW)
+
+    assert lookup(ANNA, START, END) is None
+
+
+def test_unreachable_identity_platform(session, settings, tenant, ms_tenant) -> None:
+    _connect_mila(session, tenant, ms_tenant)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"https://127.0.0.1:{probe.getsockname()[1]}"
+    # The port is closed again when the lookup connects to it.
+    elsewhere = settings.model_copy(update={"ms_authority_host": closed})
+
+    lookup = other_calendars(session, tenant, elsewhere, NOW)
+
+    assert lookup(MILA, START, END) is None

@@ -259,6 +259,31 @@ def test_card_for_one_on_one(
     assert button["onClick"]["openLink"]["url"] == f"{base_url}/series/{series_id}"
 
 
+def test_card_hidden_from_outsider(
+    http: httpx.Client, base_url: str, google_key: rsa.RSAPrivateKey
+) -> None:
+    token = _token(google_key, f"{base_url}/addons/google/event-open")
+    # Xavi opens an event of his own that carries the ids of Anna and Bram's
+    # 1:1, as an imported copy can.
+    event = _event(id="x1", iCalUID=BRAM, calendarId="xavi@office.test")
+
+    card = _card(_open_event(http, token, event))
+
+    assert card["header"]["subtitle"] == "Tandem has not seen this event"
+
+
+def test_card_needs_viewer_calendar(
+    http: httpx.Client, base_url: str, google_key: rsa.RSAPrivateKey
+) -> None:
+    token = _token(google_key, f"{base_url}/addons/google/event-open")
+    event = _event(id="x1", iCalUID=BRAM)
+    del event["calendar"]["calendarId"]
+
+    card = _card(_open_event(http, token, event))
+
+    assert card["header"]["subtitle"] == "Tandem has not seen this event"
+
+
 def test_card_shows_topic_escaped(
     http: httpx.Client, base_url: str, google_key: rsa.RSAPrivateKey
 ) -> None:
