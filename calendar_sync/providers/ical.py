@@ -1050,7 +1050,8 @@ def _top_level_events(calendar: icalendar.Calendar) -> list[icalendar.Event]:
 
 
 def _where(component: icalendar.Event, line: int | None) -> str:
-    uid = str(component.get("UID", "")).strip()
+    # A NUL in a message would end the line early in many terminals.
+    uid = str(component.get("UID", "")).strip().replace("\x00", "\\x00")
     if len(uid) > _SHOWN_UID_LENGTH:
         # A message names a long UID by its start, not in full.
         return f"UID {uid[:_SHOWN_UID_LENGTH]}…"
@@ -1227,6 +1228,10 @@ def _to_event(
         raise EventError(
             where, "has no UID; add a UID property so the event can be tracked."
         )
+    if "\x00" in uid:
+        raise EventError(
+            where, "has a NUL character in its UID; remove it from the UID."
+        )
     if len(uid) > MAX_UID_LENGTH:
         raise EventError(
             where,
@@ -1365,7 +1370,9 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, list):
         value = value[0] if value else ""
-    return str(value)
+    # RFC 5545 (3.3.11) allows no control characters in TEXT, and PostgreSQL
+    # stores no NUL, so a stray NUL is dropped instead of failing the sync.
+    return str(value).replace("\x00", "")
 
 
 def _organizer_of(component: icalendar.Event) -> Attendee | None:
@@ -1397,7 +1404,7 @@ def _attendee(address: Any) -> Attendee | None:
         return None
     return Attendee(
         email=email,
-        name=str(params.get("CN", "")).strip(),
+        name=str(params.get("CN", "")).replace("\x00", "").strip(),
         # RFC 5545, 3.2.16, 3.2.3 and 3.2.12: an unrecognised value counts as
         # the default REQ-PARTICIPANT, as UNKNOWN and as NEEDS-ACTION.
         role=_parameter(params, "ROLE", AttendeeRole.REQUIRED, AttendeeRole.REQUIRED),

@@ -302,8 +302,11 @@ def import_event(
     and lets `organizer` be written only by this method, so an invitation
     from another system (a Microsoft 365 organizer, say) is stored with that
     organizer. The copy lives in this calendar alone and no guest gets an update.
-    Importing an iCalUID the calendar already holds replaces that copy, as a
-    calendar client re-importing an updated invitation expects.
+    Importing the iCalUID of an earlier import replaces that copy, as a
+    calendar client re-importing an updated invitation expects. The iCalUID
+    of any other event in the calendar (an invitation, or an event the owner
+    shares with guests) gets 409, so an import never changes what other
+    calendars show.
     """
     params.check_body(schemas.CALENDAR, "Event", body)
     ical_uid = body.get("iCalUID")
@@ -318,10 +321,18 @@ def import_event(
             record
             for record in calendar.records.values()
             if record.resource.get("iCalUID") == ical_uid
-            and record.calendar_id == calendar.id
+            and record.id not in calendar.removed
+            and not record.cancelled
         ),
         None,
     )
+    if existing is not None and existing.calendar_ids != {calendar.id}:
+        raise ApiError(
+            409,
+            "duplicate",
+            f"Calendar {calendar.id!r} already has event {existing.id!r} with "
+            f"iCalUID {ical_uid!r}; change that event instead of importing.",
+        )
     event_id = existing.id if existing else body.get("id") or _new_event_id()
     if existing is None:
         _check_new_id(state, calendar, event_id)

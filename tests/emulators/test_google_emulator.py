@@ -1398,3 +1398,36 @@ def test_attendee_cannot_patch_an_imported_copy(calendar_for) -> None:
 
     assert caught.value.resp.status == 403
     assert reason(caught.value) == "forbiddenForNonOrganizer"
+
+
+def test_import_over_invitation_rejected(calendar_for) -> None:
+    alice = calendar_for(ALICE)
+    bob = calendar_for(BOB)
+    series = alice.events().insert(calendarId="primary", body=weekly()).execute()
+
+    with pytest.raises(HttpError) as caught:
+        bob.events().import_(
+            calendarId="primary", body=imported(series["iCalUID"])
+        ).execute()
+    items, _ = list_all(bob)
+
+    assert caught.value.resp.status == 409
+    assert reason(caught.value) == "duplicate"
+    assert [item["id"] for item in items] == [series["id"]]
+
+
+def test_import_leaves_guests_copies_alone(calendar_for) -> None:
+    alice = calendar_for(ALICE)
+    bob = calendar_for(BOB)
+    series = alice.events().insert(calendarId="primary", body=weekly()).execute()
+
+    with pytest.raises(HttpError) as caught:
+        alice.events().import_(
+            calendarId="primary",
+            body=imported(series["iCalUID"], summary="Replaced"),
+        ).execute()
+    [copy], _ = list_all(bob)
+
+    assert caught.value.resp.status == 409
+    assert copy["summary"] == "Alice / Bob 1:1"
+    assert copy["organizer"] == {"email": ALICE}

@@ -380,6 +380,24 @@ def test_overlong_uid_skipped(run: Run, tmp_path: Path) -> None:
     assert descriptions(target, uid) == [""]
 
 
+def test_nul_characters(run: Run, tmp_path: Path) -> None:
+    # PostgreSQL stores no NUL in text, and RFC 5545 allows none in TEXT.
+    in_summary = pair_event("nul-summary@hostile.test").replace(
+        "SUMMARY:1:1 Anna / Bram", "SUMMARY:1:1 Anna\x00 / Bram"
+    )
+    in_uid = pair_event("nul\x00uid@hostile.test", day="20270105")
+    source, target = tmp_path / "in.ics", tmp_path / "out.ics"
+    source.write_text(calendar_text(in_summary, in_uid))
+
+    report = sync_report(run, source, target)
+
+    assert row_of(report, "nul-summary@hostile.test")["summary"] == "1:1 Anna / Bram"
+    [skip] = report["skipped"]
+    assert skip["where"] == "UID nul\\x00uid@hostile.test"
+    assert "NUL" in skip["reason"]
+    assert_control_written(report, target)
+
+
 def test_vtimezone_without_rules_skipped(run: Run, tmp_path: Path) -> None:
     target = tmp_path / "out.ics"
 

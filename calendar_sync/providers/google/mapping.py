@@ -111,7 +111,7 @@ def event_from_google(item: dict[str, Any], default_zone: str = "UTC") -> Event:
     rrule, rdates, exdates = parse_recurrence(item.get("recurrence") or [], event_zone)
     return Event(
         uid=str(item.get("recurringEventId") or item["id"]),
-        summary=str(item.get("summary", "")),
+        summary=str(item.get("summary", "")).replace("\x00", ""),
         start=start,
         end=end,
         recurrence_id=recurrence_id,
@@ -124,7 +124,7 @@ def event_from_google(item: dict[str, Any], default_zone: str = "UTC") -> Event:
         rrule=rrule,
         rdates=rdates,
         exdates=exdates,
-        description=str(item.get("description", "")),
+        description=str(item.get("description", "")).replace("\x00", ""),
         timezone=str(zone(event_zone)),
         etag=str(item.get("etag", "")),
         source=SOURCE,

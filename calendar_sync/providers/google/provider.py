@@ -23,6 +23,7 @@ from googleapiclient.http import HttpRequest
 
 from calendar_sync.errors import ConflictError, NotFoundError
 from calendar_sync.models import (
+    MAX_UID_LENGTH,
     BusyInterval,
     Event,
     EventKey,
@@ -149,6 +150,15 @@ class GoogleCalendarProvider(CalendarProvider):
     ) -> ChangeSet:
         events, removed = [], []
         for item in items:
+            series_id = str(item.get("recurringEventId") or item.get("id") or "")
+            if len(series_id) > MAX_UID_LENGTH:
+                # Google allows ids of up to 1,024 characters; Tandem's UID
+                # columns are shorter, so such an event is left out.
+                log.warning(
+                    "event id too long, skipped",
+                    extra={**self._ids(), "length": len(series_id)},
+                )
+                continue
             if item.get("status") == "cancelled":
                 uid, recurrence_id = mapping.removed_key(item, self.default_timezone)
                 removed.append(EventKey(uid, recurrence_id))

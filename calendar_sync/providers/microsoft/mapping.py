@@ -149,7 +149,7 @@ def event_from_graph(data: dict[str, Any]) -> Event:
     uid, recurrence_id = _identity(data, kind, zone)
     return Event(
         uid=uid,
-        summary=str(data.get("subject") or ""),
+        summary=str(data.get("subject") or "").replace("\x00", ""),
         start=start,
         end=end,
         recurrence_id=recurrence_id,
@@ -161,7 +161,9 @@ def event_from_graph(data: dict[str, Any]) -> Event:
         if kind == "seriesMaster"
         else None,
         exdates=_exdates(data, start) if kind == "seriesMaster" else (),
-        description=str((data.get("body") or {}).get("content") or ""),
+        description=str((data.get("body") or {}).get("content") or "").replace(
+            "\x00", ""
+        ),
         timezone=iana_name(zone),
         etag=str(data.get("@odata.etag") or data.get("changeKey") or ""),
         source=SOURCE,
