@@ -310,7 +310,7 @@ def import_event(
     """
     params.check_body(schemas.CALENDAR, "Event", body)
     ical_uid = body.get("iCalUID")
-    if not ical_uid:
+    if not isinstance(ical_uid, str) or not ical_uid.strip():
         raise bad_request("Missing iCalUID.", reason="required")
     organizer = body.get("organizer") or {"email": calendar.owner}
     if not organizer.get("email"):

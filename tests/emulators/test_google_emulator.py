@@ -1377,10 +1377,14 @@ def test_import_of_a_known_uid_replaces_the_copy(calendar_for) -> None:
     assert [item["summary"] for item in items] == ["Moved 1:1"]
 
 
-def test_import_needs_an_ical_uid(calendar_for) -> None:
+@pytest.mark.parametrize("ical_uid", [None, "   "], ids=["missing", "blank"])
+def test_import_needs_an_ical_uid(calendar_for, ical_uid) -> None:
     bob = calendar_for(BOB)
     body = imported()
-    del body["iCalUID"]
+    if ical_uid is None:
+        del body["iCalUID"]
+    else:
+        body["iCalUID"] = ical_uid
 
     with pytest.raises(HttpError) as caught:
         bob.events().import_(calendarId="primary", body=body).execute()
