@@ -33,10 +33,10 @@ from workers import google_tasks, microsoft_tasks
 
 log = logging.getLogger(__name__)
 
-#: What reading another connection's calendar can raise: the provider's own
-#: errors, an undecryptable or malformed stored secret (DecryptionError,
-#: ValueError, which json's and msal's errors are), a network failure
-#: (OSError, which requests' errors are) and google-auth's errors.
+#: Errors that reading another connection's calendar can raise. They are the
+#: provider's own errors, an undecryptable or malformed stored secret
+#: (DecryptionError, and ValueError for json's and msal's errors), a network
+#: failure (OSError, the base of requests' errors) and google-auth's errors.
 LOOKUP_ERRORS = (
     ProviderError,
     DecryptionError,

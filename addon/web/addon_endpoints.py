@@ -185,8 +185,8 @@ def google_event_open(
     calendar = event.get("calendar")
     calendar = calendar if isinstance(calendar, dict) else {}
     keys = google_event_keys(calendar)
-    # Google names the calendar the person is looking at; it is the viewer's
-    # own calendar, so an agenda is shown only when the viewer is in the pair.
+    # Google sends the id of the calendar being viewed, the viewer's own. An
+    # agenda is shown only when that person is one of the pair.
     viewer = normalise_email(str(calendar.get("calendarId") or ""))
 
     series = find_series(session, tenant, keys, viewer) if tenant else None
@@ -225,8 +225,8 @@ def find_series(
     only the organizer's copy may have been judged a 1:1. An attendee's copy
     leads to the organizer's 1:1 (`records.organizer_series`), also across
     Google and Microsoft 365. With `viewer`, a 1:1 is returned only when the
-    viewer is one of its pair, so nobody sees another pair's agenda by opening
-    an event that carries the same ids.
+    viewer is one of its pair, so an event that carries the same ids does not
+    show another pair's agenda.
     """
     # An empty key would match nothing useful and a blank one too much.
     keys = [key for key in keys if key.strip()]

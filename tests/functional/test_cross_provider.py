@@ -370,7 +370,7 @@ def test_outlook_copy_leads_to_google_series(
 
     with sessions() as session:
         tenant = get_or_create_tenant(session, settings)
-        # The Outlook task pane knows only the ids of Mila's own copy.
+        # The Outlook task pane has only the ids of Mila's own copy.
         found = find_series(session, tenant, [copy["id"]])
     with TestClient(create_app(settings)) as api:
         reply = api.post(
@@ -472,7 +472,7 @@ def test_google_attendee_topic_reaches_outlook_invite(
 def test_copy_of_someone_elses_series_stays_unlinked(
     sessions, settings, google, control, ms_tenant
 ) -> None:
-    # Anna holds a copy under the UID of a 1:1 between two other people: a
+    # Anna has a copy under the UID of a 1:1 between two other people, and a
     # reused UID must not hand her topics to their agenda.
     outlook = ms_tenant.control(
         "POST",
