@@ -38,6 +38,15 @@ log = logging.getLogger(__name__)
 #: offline_access (the last one is what returns a refresh token).
 DELEGATED_SCOPES = ["Calendars.ReadWrite", "MailboxSettings.Read"]
 
+#: Graph's application ID URI in the global cloud, which the client
+#: credentials scope names.
+GRAPH_RESOURCE = "https://graph.microsoft.com"
+#: Graph hosts of the national clouds (US Government L4 and L5, and China
+#: operated by 21Vianet), whose application ID URI is their own URL.
+NATIONAL_GRAPH_HOSTS = frozenset(
+    {"graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"}
+)
+
 
 @dataclass(frozen=True, slots=True)
 class MicrosoftConfig:
@@ -59,8 +68,15 @@ class MicrosoftConfig:
 
     @property
     def app_scope(self) -> str:
-        """Return the client credentials scope: all granted app permissions."""
-        return f"{self.graph_url.rstrip('/')}/.default"
+        """Return the client credentials scope: all granted app permissions.
+
+        The scope names Graph's application ID URI, not the URL Tandem sends
+        Graph requests to, so a proxy or emulator in front of Graph still
+        gets a token for Graph.
+        """
+        host = urlsplit(self.graph_url).hostname or ""
+        resource = f"https://{host}" if host in NATIONAL_GRAPH_HOSTS else GRAPH_RESOURCE
+        return f"{resource}/.default"
 
     def authority(self, tenant: str) -> str:
         return f"{self.authority_host.rstrip('/')}/{tenant}"

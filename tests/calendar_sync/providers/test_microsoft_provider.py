@@ -205,6 +205,25 @@ def test_cancelled_occurrences_become_exdates() -> None:
     assert event.is_recurring
 
 
+@pytest.mark.parametrize(
+    ("graph_url", "scope"),
+    [
+        ("https://graph.microsoft.com", "https://graph.microsoft.com/.default"),
+        ("https://graph.microsoft.us/", "https://graph.microsoft.us/.default"),
+        (
+            "https://microsoftgraph.chinacloudapi.cn",
+            "https://microsoftgraph.chinacloudapi.cn/.default",
+        ),
+        # An emulator or proxy in front of Graph still asks for Graph's token.
+        ("https://127.0.0.1:8443", "https://graph.microsoft.com/.default"),
+    ],
+)
+def test_app_scope_names_graph(graph_url: str, scope: str) -> None:
+    config = MicrosoftConfig(client_id="c", client_secret="s", graph_url=graph_url)
+
+    assert config.app_scope == scope
+
+
 def _wrapped(uid: bytes, marker: bytes = b"vCal-Uid\x01\x00\x00\x00") -> str:
     """Build a global object id around another system's UID, in hex."""
     data = marker + uid + b"\x00"
