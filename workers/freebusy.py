@@ -14,6 +14,7 @@ import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import google.auth.exceptions
 from sqlalchemy import select
@@ -83,45 +84,24 @@ def _builders(
     The providers are built by the caller, because building one decrypts the
     connection's secret, which can fail as the request can.
     """
+    sources: list[tuple[Any, Any, Any]] = [
+        (models.GoogleConnection, models.GoogleCalendar, google_tasks),
+        (models.MicrosoftConnection, models.MicrosoftMailbox, microsoft_tasks),
+    ]
     providers: list[Callable[[], CalendarProvider]] = []
-    google = session.execute(
-        select(models.GoogleConnection)
-        .join(
-            models.GoogleCalendar,
-            models.GoogleCalendar.connection_id == models.GoogleConnection.id,
-        )
-        .join(models.Calendar, models.Calendar.id == models.GoogleCalendar.calendar_id)
-        .where(
-            models.GoogleCalendar.tenant_id == tenant.id,
-            models.Calendar.address == address,
-            models.GoogleConnection.state == google_tasks.ACTIVE,
-        )
-    ).scalars()
-    for connection in google:
-        providers.append(
-            functools.partial(
-                google_tasks.provider_for, settings, connection, address, now
+    for connection_model, calendar_model, tasks in sources:
+        connections = session.scalars(
+            select(connection_model)
+            .join(calendar_model, calendar_model.connection_id == connection_model.id)
+            .join(models.Calendar, models.Calendar.id == calendar_model.calendar_id)
+            .where(
+                calendar_model.tenant_id == tenant.id,
+                models.Calendar.address == address,
+                connection_model.state == tasks.ACTIVE,
             )
         )
-    microsoft = session.execute(
-        select(models.MicrosoftConnection)
-        .join(
-            models.MicrosoftMailbox,
-            models.MicrosoftMailbox.connection_id == models.MicrosoftConnection.id,
-        )
-        .join(
-            models.Calendar, models.Calendar.id == models.MicrosoftMailbox.calendar_id
-        )
-        .where(
-            models.MicrosoftMailbox.tenant_id == tenant.id,
-            models.Calendar.address == address,
-            models.MicrosoftConnection.state == microsoft_tasks.ACTIVE,
-        )
-    ).scalars()
-    for connection in microsoft:
-        providers.append(
-            functools.partial(
-                microsoft_tasks.provider_for, settings, connection, address, now
-            )
+        providers.extend(
+            functools.partial(tasks.provider_for, settings, connection, address, now)
+            for connection in connections
         )
     return providers
