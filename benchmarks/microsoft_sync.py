@@ -1,15 +1,18 @@
 """Count the Graph requests of a first and an incremental Microsoft 365 sync.
 
 Usage: python benchmarks/microsoft_sync.py [--mailboxes N] [--series N]
-       [--changed PERCENT]
+       [--changed PERCENT] [--edit subject|move]
 
 The Graph emulator runs as a separate process (`python -m emulators.microsoft`)
 on a free port of 127.0.0.1. The script creates one tenant with N mailboxes,
 each the organizer of `--series` weekly 1:1s with the next mailbox, and syncs
 every mailbox in this process with `SyncService` and the real msal, O365 and
 `GraphProvider`, on a new SQLite database, with the stored copy as the worker
-passes it. Then it edits the subject of `--changed` percent of the series in
-Graph (one event each) and syncs every mailbox again.
+passes it. Then it edits `--changed` percent of the series in Graph (one
+PATCH of the series master each) and syncs every mailbox again. `--edit
+subject` renames the series, which leaves the agenda as it is; `--edit move`
+moves the series one hour later, so its next occurrence needs the agenda
+written again.
 
 Requests are counted from the emulator's request log: a `$batch` counts as
 its envelope plus each request inside it, because Graph throttles every
@@ -220,16 +223,28 @@ def sync_all(
     }
 
 
-def change_events(emulator: Emulator, app: dict, seeded: list, percent: float) -> int:
+def change_events(
+    emulator: Emulator, app: dict, seeded: list, percent: float, edit: str
+) -> int:
     chosen = random.Random(7).sample(seeded, max(1, round(len(seeded) * percent / 100)))
     for address, event_id in chosen:
-        emulator.graph(
-            "PATCH",
-            f"/users/{address}/events/{event_id}",
-            app["token"],
-            {"subject": "1:1 (moved room)"},
-        )
+        path = f"/users/{address}/events/{event_id}"
+        if edit == "move":
+            master = emulator.graph("GET", path, app["token"], None)
+            body = {key: _later(master[key]) for key in ("start", "end")}
+        else:
+            body = {"subject": "1:1 (moved room)"}
+        emulator.graph("PATCH", path, app["token"], body)
     return len(chosen)
+
+
+def _later(when: dict[str, str]) -> dict[str, str]:
+    # Graph gives seven decimals of seconds, which fromisoformat reads.
+    moment = datetime.fromisoformat(when["dateTime"]) + timedelta(hours=1)
+    return {
+        "dateTime": moment.strftime("%Y-%m-%dT%H:%M:%S"),
+        "timeZone": when["timeZone"],
+    }
 
 
 def main() -> None:
@@ -238,6 +253,12 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=20, help="1:1s per mailbox")
     parser.add_argument(
         "--changed", type=float, default=1.0, help="percent of series edited"
+    )
+    parser.add_argument(
+        "--edit",
+        choices=("subject", "move"),
+        default="subject",
+        help="rename the edited series, or move them one hour later",
     )
     arguments = parser.parse_args()
 
@@ -249,7 +270,9 @@ def main() -> None:
             app, seeded = set_up(emulator, arguments.mailboxes, arguments.series)
             addresses = sorted({address for address, _ in seeded})
             first = sync_all(emulator, app, addresses, database_url)
-            changed = change_events(emulator, app, seeded, arguments.changed)
+            changed = change_events(
+                emulator, app, seeded, arguments.changed, arguments.edit
+            )
             incremental = sync_all(emulator, app, addresses, database_url)
         finally:
             emulator.stop()
@@ -259,6 +282,7 @@ def main() -> None:
         "mailboxes": len(addresses),
         "series": len(seeded),
         "changed_events": changed,
+        "edit": arguments.edit,
         "first_sync": first,
         "incremental_sync": incremental,
         "incremental_minimum": minimum,

@@ -266,7 +266,7 @@ class GraphProvider(CalendarProvider):
             if uid in found
         ]
         listed = [uid for uid in series_ids if uid in found]
-        self._plan_listings(listed, instances, reread, full)
+        self._plan_listings(listed, instances, removed_ids, full)
         removed.extend(EventKey(uid) for uid in gone)
 
         log.info(
@@ -410,30 +410,35 @@ class GraphProvider(CalendarProvider):
         self,
         uids: list[str],
         instances: dict[str, list[Event]],
-        reread: list[str],
+        removed_ids: set[str],
         full: bool,
     ) -> None:
         """Keep each changed series' complete instance list where the round has it."""
         self._changed.update(uids)
         for uid in uids:
-            listing = self._round_listing(uid, instances.get(uid, []), reread, full)
+            listing = self._round_listing(
+                uid, instances.get(uid, []), removed_ids, full
+            )
             if listing is not None and self._window is not None:
                 self._listings[uid] = (*self._window, listing)
 
     def _round_listing(
-        self, uid: str, listed: list[Event], reread: list[str], full: bool
+        self, uid: str, listed: list[Event], removed_ids: set[str], full: bool
     ) -> list[Event] | None:
         """Return every instance of `uid` in the round's window, if the round shows it.
 
         A full round lists them all. After an incremental round the stored
-        copy completes the list, except for a series with removed instances,
-        whose stored exceptions may be the ones removed.
+        copy completes the list, without the instances the round removed. A
+        series moved in Outlook is one: Graph removes its old occurrences and
+        lists the new ones, so it needs no read of its instances.
         """
         if full:
             return listed
-        if uid in reread or self.stored is None:
+        if self.stored is None:
             return None
-        return series.complete_instances(self.stored.series(uid), listed)
+        return series.complete_instances(
+            self.stored.series(uid), listed, frozenset(removed_ids)
+        )
 
     def _read_masters(self, series_ids: list[str]) -> tuple[list[Event], list[str]]:
         """Read the series masters in `$batch` requests; return them and the gone."""

@@ -65,28 +65,31 @@ def _fits(master: Event, occurrence: Event) -> bool:
     )
 
 
-def complete_instances(stored: list[Event], listed: list[Event]) -> list[Event] | None:
+def complete_instances(
+    stored: list[Event], listed: list[Event], removed: frozenset[str] = frozenset()
+) -> list[Event] | None:
     """Return every instance of a series in the round's window, or None.
 
     `stored` is the stored master followed by its stored exceptions, and
-    `listed` the instances of the series that this round returned. An
-    instance the round did not list is unchanged, so it must be one Tandem
-    has stored: an exception stored whole, or an id in the master's list of
-    instance ids. The result is None when an unlisted id is only known as a
-    plain occurrence, whose fields Tandem does not store.
+    `listed` the instances of the series that this round returned. `removed`
+    contains the ids the round reported `@removed`, which are gone. An instance
+    the round did not list is unchanged, so it must be one Tandem has stored:
+    an exception stored whole, or an id in the master's list of instance ids.
+    The result is None when an unlisted id is only known as a plain
+    occurrence, whose fields Tandem does not store.
     """
     if not stored or stored[0].recurrence_id is not None:
         return None
     master, exceptions = stored[0], stored[1:]
-    known = set(master.extra.get(mapping.INSTANCE_IDS, "").split())
-    if not known:
+    known = set(master.extra.get(mapping.INSTANCE_IDS, "").split()) - removed
+    if not known and not listed:
         return None
 
     listed_ids = {event.extra.get("graph_id", "") for event in listed}
     kept = {
         event.extra.get("graph_id", ""): event
         for event in exceptions
-        if event.extra.get("graph_id", "") not in listed_ids
+        if event.extra.get("graph_id", "") not in listed_ids | removed
     }
     if not known - listed_ids <= set(kept):
         return None

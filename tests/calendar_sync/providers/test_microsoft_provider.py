@@ -976,3 +976,33 @@ def test_moved_clock_batches_instances(
     assert [len(instances) for instances in listed] == [15, 15]
     assert listed[0][-1].start == datetime(2027, 6, 8, 10, tzinfo=BERLIN)
     assert {event.uid for event in listed[1]} == {second["id"]}
+
+
+def test_moved_series_needs_no_instance_read(
+    ms_tenant: TenantSetup, session: Session
+) -> None:
+    master = weekly_one_on_one(ms_tenant)
+    provider, _calendar, cursor = synced_provider(ms_tenant, session)
+    token = ms_tenant.app_token()
+    ms_tenant.graph(
+        "PATCH",
+        f"/users/{MILA}/events/{master['id']}",
+        token,
+        json={
+            "start": {"dateTime": "2027-03-02T11:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": "2027-03-02T11:30:00", "timeZone": "UTC"},
+        },
+    )
+    ms_tenant.control("DELETE", "/requests")
+
+    provider.list_changes(cursor)
+    instances = provider.list_instances(master["id"], NOW, NOW + timedelta(days=15))
+
+    # Graph removed the old occurrences and listed the new ones, so the
+    # stored copy completes the list; only the master is read.
+    paths = [row["path"].rsplit("/", 1)[-1] for row in graph_requests(ms_tenant)]
+    assert paths == ["delta", master["id"]]
+    assert [event.start for event in instances] == [
+        datetime(2027, 3, 2, 11, tzinfo=UTC),
+        datetime(2027, 3, 9, 11, tzinfo=UTC),
+    ]
