@@ -57,6 +57,16 @@ class EventStatus(enum.StrEnum):
 MAX_UID_LENGTH = 1000
 
 
+def without_nul(text: str) -> str:
+    """Return `text` without NUL characters.
+
+    RFC 5545 (3.3.11) allows no control characters in TEXT, and PostgreSQL
+    stores no NUL, so a stray NUL from any provider is dropped instead of
+    failing the sync.
+    """
+    return text.replace("\x00", "")
+
+
 def normalise_email(address: str) -> str:
     """Return an address in the form Tandem compares: no `mailto:`, lower case.
 

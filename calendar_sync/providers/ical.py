@@ -56,6 +56,7 @@ from calendar_sync.models import (
     NewEvent,
     ParticipationStatus,
     normalise_email,
+    without_nul,
 )
 from calendar_sync.providers.base import CalendarProvider, ChangeSet, SkippedEvent
 from calendar_sync.timezones import resolve_timezone, timezone_name
@@ -1370,9 +1371,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, list):
         value = value[0] if value else ""
-    # RFC 5545 (3.3.11) allows no control characters in TEXT, and PostgreSQL
-    # stores no NUL, so a stray NUL is dropped instead of failing the sync.
-    return str(value).replace("\x00", "")
+    return without_nul(str(value))
 
 
 def _organizer_of(component: icalendar.Event) -> Attendee | None:
@@ -1404,7 +1403,7 @@ def _attendee(address: Any) -> Attendee | None:
         return None
     return Attendee(
         email=email,
-        name=str(params.get("CN", "")).replace("\x00", "").strip(),
+        name=without_nul(str(params.get("CN", ""))).strip(),
         # RFC 5545, 3.2.16, 3.2.3 and 3.2.12: an unrecognised value counts as
         # the default REQ-PARTICIPANT, as UNKNOWN and as NEEDS-ACTION.
         role=_parameter(params, "ROLE", AttendeeRole.REQUIRED, AttendeeRole.REQUIRED),

@@ -29,6 +29,7 @@ from calendar_sync.models import (
     NewEvent,
     ParticipationStatus,
     normalise_email,
+    without_nul,
 )
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def event_from_google(item: dict[str, Any], default_zone: str = "UTC") -> Event:
     rrule, rdates, exdates = parse_recurrence(item.get("recurrence") or [], event_zone)
     return Event(
         uid=str(item.get("recurringEventId") or item["id"]),
-        summary=str(item.get("summary", "")).replace("\x00", ""),
+        summary=without_nul(str(item.get("summary", ""))),
         start=start,
         end=end,
         recurrence_id=recurrence_id,
@@ -124,7 +125,7 @@ def event_from_google(item: dict[str, Any], default_zone: str = "UTC") -> Event:
         rrule=rrule,
         rdates=rdates,
         exdates=exdates,
-        description=str(item.get("description", "")).replace("\x00", ""),
+        description=without_nul(str(item.get("description", ""))),
         timezone=str(zone(event_zone)),
         etag=str(item.get("etag", "")),
         source=SOURCE,

@@ -30,6 +30,7 @@ from calendar_sync.models import (
     NewEvent,
     ParticipationStatus,
     normalise_email,
+    without_nul,
 )
 from calendar_sync.timezones import WINDOWS_TO_IANA, resolve_timezone
 
@@ -149,7 +150,7 @@ def event_from_graph(data: dict[str, Any]) -> Event:
     uid, recurrence_id = _identity(data, kind, zone)
     return Event(
         uid=uid,
-        summary=str(data.get("subject") or "").replace("\x00", ""),
+        summary=without_nul(str(data.get("subject") or "")),
         start=start,
         end=end,
         recurrence_id=recurrence_id,
@@ -161,9 +162,7 @@ def event_from_graph(data: dict[str, Any]) -> Event:
         if kind == "seriesMaster"
         else None,
         exdates=_exdates(data, start) if kind == "seriesMaster" else (),
-        description=str((data.get("body") or {}).get("content") or "").replace(
-            "\x00", ""
-        ),
+        description=without_nul(str((data.get("body") or {}).get("content") or "")),
         timezone=iana_name(zone),
         etag=str(data.get("@odata.etag") or data.get("changeKey") or ""),
         source=SOURCE,
