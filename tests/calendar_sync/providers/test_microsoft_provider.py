@@ -214,7 +214,7 @@ def test_cancelled_occurrences_become_exdates() -> None:
             "https://microsoftgraph.chinacloudapi.cn",
             "https://microsoftgraph.chinacloudapi.cn/.default",
         ),
-        # An emulator or proxy in front of Graph still asks for Graph's token.
+        # An emulator or proxy in front of Graph still gets a token for Graph.
         ("https://127.0.0.1:8443", "https://graph.microsoft.com/.default"),
     ],
 )
