@@ -260,6 +260,18 @@ def _sync_outlook(
         )
 
 
+def _sync_both(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    google: GoogleConfig,
+    control: httpx.Client,
+    ms_tenant: TenantSetup,
+) -> None:
+    """Sync Anna's Google calendar, then Mila's Outlook one."""
+    _sync_google(sessions, settings, _google_provider(google, control))
+    _sync_outlook(sessions, settings, ms_tenant)
+
+
 def _series_of(
     sessions: sessionmaker[Session], provider: str, address: str
 ) -> list[tuple[int, str, bool]]:
@@ -281,6 +293,10 @@ def _google_calls(control: httpx.Client, method: str) -> list[dict[str, Any]]:
 
 def _graph_calls(tenant: TenantSetup) -> list[dict[str, Any]]:
     return [row for row in tenant.requests_log() if "/v1.0/" in row["path"]]
+
+
+def _graph_patches(tenant: TenantSetup) -> list[dict[str, Any]]:
+    return [row for row in _graph_calls(tenant) if row["method"] == "PATCH"]
 
 
 def _first_instance(control: httpx.Client, series: dict[str, Any]) -> dict[str, Any]:
@@ -362,8 +378,7 @@ def test_outlook_copy_leads_to_google_series(
 ) -> None:
     series = _seed_google_series(control)
     copy = _seed_outlook_copy(ms_tenant, series["iCalUID"])
-    _sync_google(sessions, settings, _google_provider(google, control))
-    _sync_outlook(sessions, settings, ms_tenant)
+    _sync_both(sessions, settings, google, control, ms_tenant)
     [(anna_series, _, _)] = _series_of(sessions, "google", ANNA)
     [(mila_copy, _, _)] = _series_of(sessions, "microsoft", MILA)
     control.delete("/_emulator/requests").raise_for_status()
@@ -406,7 +421,7 @@ def test_microsoft_organizer_writes_once(
     assert outlook_report.written == 1
     [(_, mila_state, mila_is_pair)] = _series_of(sessions, "microsoft", MILA)
     assert (mila_state, mila_is_pair) == ("ok", True)
-    patches = [row for row in _graph_calls(ms_tenant) if row["method"] == "PATCH"]
+    patches = _graph_patches(ms_tenant)
     assert len(patches) == 1
     body = _graph_body(ms_tenant, patches[0]["path"])
     assert merge.find_block_html(body) is not None
@@ -418,8 +433,7 @@ def test_google_attendee_topic_reaches_outlook_invite(
 ) -> None:
     outlook = _seed_outlook_series(ms_tenant)
     imported = _import_google_copy(control, outlook["iCalUId"])
-    _sync_google(sessions, settings, _google_provider(google, control))
-    _sync_outlook(sessions, settings, ms_tenant)
+    _sync_both(sessions, settings, google, control, ms_tenant)
     [(anna_copy, _, _)] = _series_of(sessions, "google", ANNA)
     [(mila_series, _, _)] = _series_of(sessions, "microsoft", MILA)
     mila_uid = outlook["id"]
@@ -428,18 +442,9 @@ def test_google_attendee_topic_reaches_outlook_invite(
     with sessions() as session:
         tenant = get_or_create_tenant(session, settings)
         # What the Workspace add-on gets when Anna opens the invite.
-        found = find_series(
-            session,
-            tenant,
-            google_event_keys(_first_instance(control, imported)),
-            ANNA,
-        )
-        outsider = find_series(
-            session,
-            tenant,
-            [*google_event_keys(_first_instance(control, imported)), mila_uid],
-            "xavi@tandem.test",
-        )
+        keys = google_event_keys(_first_instance(control, imported))
+        found = find_series(session, tenant, keys, ANNA)
+        outsider = find_series(session, tenant, [*keys, mila_uid], "xavi@tandem.test")
     with TestClient(create_app(settings)) as api:
         reply = api.post(
             f"/api/series/{anna_copy}/topics",
@@ -460,7 +465,7 @@ def test_google_attendee_topic_reaches_outlook_invite(
         "Mentoring budget"
     ]
     assert report.written == 1
-    patches = [row for row in _graph_calls(ms_tenant) if row["method"] == "PATCH"]
+    patches = _graph_patches(ms_tenant)
     assert len(patches) == 1
     block = merge.find_block_html(_graph_body(ms_tenant, patches[0]["path"]))
     assert block is not None
@@ -494,8 +499,7 @@ def test_copy_of_someone_elses_series_stays_unlinked(
         },
     ).json()
     _import_google_copy(control, outlook["iCalUId"])
-    _sync_google(sessions, settings, _google_provider(google, control))
-    _sync_outlook(sessions, settings, ms_tenant)
+    _sync_both(sessions, settings, google, control, ms_tenant)
     [(anna_copy, _, _)] = _series_of(sessions, "google", ANNA)
 
     with sessions() as session:
@@ -510,8 +514,7 @@ def test_copy_from_other_organizer_stays_unlinked(
     # Same UID and same pair, but the copy names another organizer.
     outlook = _seed_outlook_series(ms_tenant)
     _import_google_copy(control, outlook["iCalUId"], organizer="olga@contoso.example")
-    _sync_google(sessions, settings, _google_provider(google, control))
-    _sync_outlook(sessions, settings, ms_tenant)
+    _sync_both(sessions, settings, google, control, ms_tenant)
     [(anna_copy, _, _)] = _series_of(sessions, "google", ANNA)
 
     with sessions() as session:
@@ -546,8 +549,7 @@ def test_followup_slot_checks_google_attendee(
         "end": {"dateTime": "2027-04-12T12:00:00", "timeZone": "Europe/Amsterdam"},
     }
     control.post(f"/_emulator/calendars/{ANNA}/events", json=workshop)
-    _sync_google(sessions, settings, _google_provider(google, control))
-    _sync_outlook(sessions, settings, ms_tenant)
+    _sync_both(sessions, settings, google, control, ms_tenant)
     [(mila_series, _, _)] = _series_of(sessions, "microsoft", MILA)
     with db.transaction(sessions) as session:
         tenant = get_or_create_tenant(session, settings)
