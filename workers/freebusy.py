@@ -81,8 +81,8 @@ def _builders(
 ) -> list[Callable[[], CalendarProvider]]:
     """Return a provider factory for each active connection that syncs `address`.
 
-    The providers are built by the caller, because building one decrypts the
-    connection's secret, which can fail as the request can.
+    The caller builds each provider inside its error handling, because
+    building one decrypts the connection's secret, and that can fail too.
     """
     sources: list[tuple[Any, Any, Any]] = [
         (models.GoogleConnection, models.GoogleCalendar, google_tasks),
